@@ -1,0 +1,71 @@
+"""Fixture submissions made from the reference by small text edits.
+
+A :class:`Mutant` is a realistic student mistake: grading it must fail exactly the
+checks in ``loses`` (the expected score follows from their points). A
+:class:`Variant` is a correct alternative formulation: it must get full marks.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "source" / "hw4"
+STUDENT_FILES = (
+    "part1_gans/gan_pytorch.py",
+    "part2_diffusion/noise_scheduler.py",
+    "part2_diffusion/diffusion_model.py",
+    "part2_diffusion/image_gen.py",
+)
+
+
+@dataclass(frozen=True)
+class Edit:
+    path: str      # student file relative to hw4/
+    find: str      # exact text of the reference; must occur exactly `count` times
+    replace: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    edits: tuple[Edit, ...]
+    loses: frozenset[str]          # exactly the check ids that must fail
+    why: str = ""                  # the mistake, as a student would make it
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    edits: tuple[Edit, ...]
+    why: str = ""
+
+
+def mutant(name, path, find, replace, loses, *, count=1, why="", more=()):
+    """Shorthand for a mutant with one edit (``more`` adds further Edit objects)."""
+    return Mutant(name, (Edit(path, find, replace, count), *more), frozenset(loses), why)
+
+
+def variant(name, path, find, replace, *, count=1, why="", more=()):
+    return Variant(name, (Edit(path, find, replace, count), *more), why)
+
+
+def build_submission(folder: Path, edits=()) -> Path:
+    """Copy the reference student modules into ``folder`` and apply ``edits``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel in STUDENT_FILES:
+        src = SOURCE / rel
+        if src.exists():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, folder / rel)
+    for edit in edits:
+        target = folder / edit.path
+        text = target.read_text()
+        found = text.count(edit.find)
+        if found != edit.count:
+            raise AssertionError(
+                f"edit for {edit.path} expects {edit.count} occurrence(s) of {edit.find!r}, found {found}")
+        target.write_text(text.replace(edit.find, edit.replace))
+    return folder
