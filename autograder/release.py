@@ -1,0 +1,355 @@
+"""Build the student release ``release/hw4`` from the instructor's ``source/hw4``.
+
+``python -m autograder release`` (``make release``) regenerates the whole folder:
+
+* every ``.py`` file of ``source/hw4`` is copied with each solution fence
+  (``### BEGIN SOLUTION`` .. ``### END SOLUTION``) replaced by
+  ``raise NotImplementedError("<function>: not implemented yet")`` at the fence's
+  indentation, and each hidden-test fence removed. nbgrader copies ``.py`` files
+  verbatim, so this is the step that keeps module solutions out of the release;
+* the notebooks go through nbgrader's own ``generate_assignment`` (cell metadata
+  checked, locked cells, solutions replaced, hidden tests removed, outputs cleared),
+  run in a throw-away course folder so nothing is left behind;
+* a public copy of the ``autograder`` package goes to ``release/hw4/autograder``
+  (an explicit allow-list: no hidden checks, no hidden answers, no instructor tools)
+  so that ``from autograder.notebook import check`` works for students.
+
+The build is deterministic (no timestamps): running it twice gives identical bytes.
+``--check`` builds into a temporary folder and reports differences from ``--dest``
+without touching it (what CI runs).
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_ROOT.parent
+ASSIGNMENT = "hw4"
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+# Any of these words left in a released file means a fence was malformed.
+MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+                "BEGIN MARK SCHEME", "END MARK SCHEME")
+
+# The public part of the autograder package, relative to autograder/. An allow-list:
+# a file the lead adds is NOT released until it is named here (or, if it is for
+# instructors only, in INSTRUCTOR_ONLY); tests/test_release.py fails until every
+# file of the package is in exactly one of the two lists.
+PUBLIC_AUTOGRADER_FILES = (
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "engine.py",
+    "runner.py",
+    "sandbox.py",
+    "results.py",
+    "notebook.py",
+    "npzio.py",
+    "compare.py",
+    "checks/__init__.py",
+    "checks/api.py",
+    "checks/part1.py",
+    "checks/part2.py",
+    "answers/public.npz",
+)
+# Glob patterns (relative to autograder/) that never leave the instructor's copy.
+INSTRUCTOR_ONLY = (
+    "release.py",
+    "gradescope.py",
+    "oracle.py",
+    "book.py",
+    "bench*.py",
+    "checks/*_hidden.py",
+    "answers/hidden.npz",
+    "templates/*",
+)
+
+# Never copied from source/hw4: caches, downloaded data, students' build products.
+IGNORED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".*", "*.pyc", "data", "*.zip",
+                 "*.pt", "*.pth", "*.ckpt", "gradebook.db", "nbgrader_config.py")
+
+_DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]+(?P<name>\w+)")
+_CLASS = re.compile(r"^(?P<indent>[ \t]*)class[ \t]+(?P<name>\w+)")
+
+
+class ReleaseError(Exception):
+    """The source cannot be released as it is (malformed fence, leak, bad notebook)."""
+
+
+# --------------------------------------------------------------------------- modules
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def enclosing_name(lines: list[str], index: int) -> str | None:
+    """Qualified name (``Class.method`` or ``function``) of the def around ``lines[index]``."""
+    depth = len(_indent(lines[index]).expandtabs())
+    names: list[str] = []
+    for line in reversed(lines[:index]):
+        if not line.strip():
+            continue
+        width = len(_indent(line).expandtabs())
+        if width >= depth:
+            continue
+        match = _DEF.match(line) or _CLASS.match(line)
+        if match:
+            names.append(match.group("name"))
+            depth = width
+            if depth == 0:
+                break
+    return ".".join(reversed(names)) or None
+
+
+def strip_module(text: str, where: str = "<module>") -> str:
+    """The student version of a module: solution fences become raising stubs,
+    hidden-test fences disappear. Raises :class:`ReleaseError` on malformed fences
+    or when the result is not valid Python."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if stripped.startswith(BEGIN_SOLUTION) or stripped.startswith(BEGIN_HIDDEN):
+            solution = stripped.startswith(BEGIN_SOLUTION)
+            begin, end = (BEGIN_SOLUTION, END_SOLUTION) if solution else (BEGIN_HIDDEN, END_HIDDEN)
+            close = next((j for j in range(i + 1, len(lines)) if lines[j].strip().startswith(end)), None)
+            if close is None:
+                raise ReleaseError(f"{where}:{i + 1}: {begin!r} is never closed by {end!r}")
+            inner = [k + 1 for k in range(i + 1, close)
+                     if any(w in lines[k] for w in ("### BEGIN", "### END"))]
+            if inner:
+                raise ReleaseError(f"{where}:{inner[0]}: fence inside the fence opened at line {i + 1}")
+            if solution:
+                name = enclosing_name(lines, i)
+                if name is None:
+                    raise ReleaseError(f"{where}:{i + 1}: solution fence outside any function")
+                out.append(f'{_indent(line)}raise NotImplementedError("{name}: not implemented yet")\n')
+            i = close + 1
+            continue
+        if stripped.startswith(END_SOLUTION) or stripped.startswith(END_HIDDEN):
+            raise ReleaseError(f"{where}:{i + 1}: {stripped!r} without its BEGIN line")
+        out.append(line)
+        i += 1
+    result = "".join(out)
+    _refuse_markers(result, where)
+    try:
+        compile(result, where, "exec")
+    except SyntaxError as error:
+        raise ReleaseError(f"{where}: the stripped module is not valid Python: {error}") from None
+    return result
+
+
+def _refuse_markers(text: str, where: str) -> None:
+    for number, line in enumerate(text.splitlines(), 1):
+        for word in MARKER_WORDS:
+            if word in line:
+                raise ReleaseError(f"{where}:{number}: {word!r} left in the release: {line.strip()!r}")
+
+
+def _ignored(name: str) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_NAMES)
+
+
+def source_files(source: Path) -> list[Path]:
+    """Every file of the source assignment that the release is built from (sorted)."""
+    found = []
+    for folder, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        for name in sorted(files):
+            if not _ignored(name):
+                found.append(Path(folder, name).relative_to(source))
+    return found
+
+
+# ------------------------------------------------------------------------- notebooks
+
+def nbgrader_env(**extra) -> dict:
+    """Environment for running nbgrader: it calls ``alembic`` through PATH, so the
+    running interpreter's bin folder (the virtual environment) must come first."""
+    env = dict(os.environ, PYTHONHASHSEED="0", **extra)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path) -> None:
+    """Run ``nbgrader generate_assignment`` on ``notebooks`` in a temporary course."""
+    with tempfile.TemporaryDirectory(prefix="hw4-release-course-") as tmp:
+        course = Path(tmp)
+        assignment = course / "source" / ASSIGNMENT
+        assignment.mkdir(parents=True)
+        for rel in notebooks:
+            shutil.copyfile(source / rel, assignment / rel)
+        (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
+            c = get_config()
+            c.CourseDirectory.root = {str(course)!r}
+            c.CourseDirectory.course_id = "hw4-release"
+            c.CourseDirectory.db_url = "sqlite:///" + {str(course / "gradebook.db")!r}
+        """))
+        config_dir = course / ".jupyter"
+        config_dir.mkdir()
+        env = nbgrader_env(JUPYTER_CONFIG_DIR=str(config_dir))
+        env.pop("JUPYTER_CONFIG_PATH", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force",
+             f"--CourseDirectory.root={course}", "--log-level=WARN"],
+            cwd=course, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ReleaseError("nbgrader generate_assignment failed:\n" + done.stdout + done.stderr)
+        for rel in notebooks:
+            made = course / "release" / ASSIGNMENT / rel
+            if not made.is_file():
+                raise ReleaseError(f"nbgrader did not produce {rel}")
+            data = made.read_text()
+            _refuse_markers(data, f"release notebook {rel}")
+            _check_no_outputs(json.loads(data), rel)
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).write_text(data if data.endswith("\n") else data + "\n")
+
+
+def _check_no_outputs(notebook: dict, where) -> None:
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            raise ReleaseError(f"{where}: a code cell kept its outputs")
+
+
+# ------------------------------------------------------------------- the autograder
+
+def public_autograder_files(package: Path = PACKAGE_ROOT) -> list[str]:
+    """The allow-listed package files (relative to ``package``); every one must exist."""
+    missing = [rel for rel in PUBLIC_AUTOGRADER_FILES if not (package / rel).is_file()]
+    if missing:
+        raise ReleaseError("the public autograder needs these files, which are missing: "
+                           + ", ".join(f"autograder/{m}" for m in missing)
+                           + " (for answers/public.npz run `python -m autograder answers`)")
+    leaked = [rel for rel in PUBLIC_AUTOGRADER_FILES
+              if any(fnmatch.fnmatch(rel, pattern) for pattern in INSTRUCTOR_ONLY)]
+    if leaked:
+        raise ReleaseError(f"instructor-only files in the public allow-list: {leaked}")
+    return list(PUBLIC_AUTOGRADER_FILES)
+
+
+def unclassified_autograder_files(package: Path = PACKAGE_ROOT) -> list[str]:
+    """Package files in neither list (they must be classified before a release)."""
+    found = []
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package).as_posix()
+        if not path.is_file() or "__pycache__" in rel.split("/") or rel.endswith(".pyc"):
+            continue
+        if rel in PUBLIC_AUTOGRADER_FILES or any(fnmatch.fnmatch(rel, p) for p in INSTRUCTOR_ONLY):
+            continue
+        found.append(rel)
+    return found
+
+
+# ---------------------------------------------------------------------------- build
+
+def build_release(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT,
+                  dest: Path | str = REPO_ROOT / "release" / ASSIGNMENT,
+                  package: Path | str = PACKAGE_ROOT) -> list[str]:
+    """Regenerate ``dest`` from ``source``; returns the released paths (sorted, POSIX).
+
+    Everything is built in a temporary folder first, so a failure leaves ``dest`` as it was.
+    """
+    source, dest, package = Path(source).resolve(), Path(dest).resolve(), Path(package).resolve()
+    if not (source / "randomizer.py").is_file():
+        raise ReleaseError(f"{source} does not look like the hw4 source (no randomizer.py)")
+    if dest == source or dest in source.parents or source in dest.parents or dest == REPO_ROOT:
+        raise ReleaseError(f"refusing to write the release to {dest}")
+    files = source_files(source)
+    notebooks = [rel for rel in files if rel.suffix == ".ipynb"]
+    nested = [rel for rel in notebooks if len(rel.parts) > 1]
+    if nested:
+        raise ReleaseError(f"notebooks must sit at the top of {source.name}/: {nested}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".release-", dir=dest.parent))
+    try:
+        for rel in files:
+            if rel.suffix == ".ipynb":
+                continue
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if rel.suffix == ".py":
+                target.write_text(strip_module((source / rel).read_text(), rel.as_posix()))
+            else:
+                data = (source / rel).read_bytes()
+                _refuse_markers(data.decode("utf-8", "replace"), rel.as_posix())
+                target.write_bytes(data)
+        if notebooks:
+            _generate_notebooks(source, notebooks, staging)
+        for rel in public_autograder_files(package):
+            target = staging / "autograder" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(package / rel, target)
+        for path in staging.rglob("*"):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        os.chmod(staging, 0o755)
+        if dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+
+
+def tree_differences(made: Path, committed: Path) -> list[str]:
+    """Paths that differ between two release trees (ignoring Python caches)."""
+    def listing(root: Path) -> set[str]:
+        return {p.relative_to(root).as_posix() for p in root.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+    ours, theirs = listing(made), listing(committed) if committed.exists() else set()
+    problems = [f"missing from {committed}: {rel}" for rel in sorted(ours - theirs)]
+    problems += [f"not produced by the builder: {rel}" for rel in sorted(theirs - ours)]
+    problems += [f"differs: {rel}" for rel in sorted(ours & theirs)
+                 if not filecmp.cmp(made / rel, committed / rel, shallow=False)]
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder release", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, default=REPO_ROOT / "source" / ASSIGNMENT)
+    parser.add_argument("--dest", type=Path, default=REPO_ROOT / "release" / ASSIGNMENT)
+    parser.add_argument("--check", action="store_true",
+                        help="build into a temporary folder and report differences from --dest")
+    args = parser.parse_args(argv)
+    unclassified = unclassified_autograder_files()
+    if unclassified:
+        print("warning: autograder files in neither the public allow-list nor INSTRUCTOR_ONLY "
+              "(autograder/release.py); they are not released: " + ", ".join(unclassified), file=sys.stderr)
+    try:
+        if args.check:
+            with tempfile.TemporaryDirectory(prefix="hw4-release-check-") as tmp:
+                build_release(args.source, Path(tmp) / ASSIGNMENT)
+                problems = tree_differences(Path(tmp) / ASSIGNMENT, args.dest)
+            if problems:
+                print(f"{args.dest} is out of date (run `make release`):\n  " + "\n  ".join(problems))
+                return 1
+            print(f"{args.dest} is up to date")
+            return 0
+        released = build_release(args.source, args.dest)
+    except ReleaseError as error:
+        print(f"release failed: {error}", file=sys.stderr)
+        return 1
+    stubs = sum((args.dest / rel).read_text().count("not implemented yet")
+                for rel in released if rel.endswith(".py") and not rel.startswith("autograder/"))
+    print(f"wrote {args.dest}: {len(released)} files, {stubs} TODO stubs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
