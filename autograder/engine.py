@@ -47,7 +47,8 @@ def provided_root() -> Path:
     override = os.environ.get("HW4_PROVIDED")
     if override:
         return Path(override)
-    for candidate in (REPO_ROOT / "release" / "hw4", REPO_ROOT / "source" / "hw4"):
+    # In the student release the package sits inside hw4/ itself.
+    for candidate in (REPO_ROOT / "release" / "hw4", REPO_ROOT / "source" / "hw4", REPO_ROOT):
         if (candidate / "randomizer.py").is_file():
             return candidate
     raise SubmissionError("no release/hw4 or source/hw4 folder with the provided files")
@@ -152,8 +153,10 @@ def build_workspace(student: dict[str, bytes], dest: Path, provided: Path | None
 
 
 def select_checks(only: str | None = None, include_hidden: bool = True,
-                  function: str | None = None) -> list[Check]:
-    chosen = all_checks(include_hidden)
+                  function: str | None = None, hidden_only: bool = False) -> list[Check]:
+    chosen = all_checks(include_hidden or hidden_only)
+    if hidden_only:
+        chosen = [c for c in chosen if c.hidden]
     if only:
         prefixes = [p.strip() for p in only.split(",") if p.strip()]
         chosen = [c for c in chosen if any(c.id == p or c.id.startswith(p.rstrip(".") + ".") for p in prefixes)]
@@ -198,10 +201,14 @@ def protect_secrets() -> None:
 
 def grade_folder(submission, device: str = "cpu", include_hidden: bool = True,
                  only: str | None = None, function: str | None = None,
-                 limits: Limits | None = None) -> Report:
-    """Grade a folder or zip of student files. Never raises for bad submissions."""
+                 limits: Limits | None = None, hidden_only: bool = False) -> Report:
+    """Grade a folder or zip of student files. Never raises for bad submissions.
+
+    ``only``: comma-separated check-id prefixes; ``function``: the graded function's
+    name; ``hidden_only``: just the hidden checks (nbgrader's hidden test cells).
+    """
     started = time.monotonic()
-    checks = select_checks(only, include_hidden, function)
+    checks = select_checks(only, include_hidden, function, hidden_only)
     report = Report()
     try:
         student, notes = read_submission(Path(submission))
