@@ -356,3 +356,18 @@ def test_cli_always_writes_results(fixture_answers, tmp_path):
     results_mod.validate(data)
     assert data["score"] == 0 and "submission not found" in data["output"]
     assert "total" in done.stdout
+
+
+def test_grading_process_never_imports_torch_or_student_code(fixture_answers, tmp_path):
+    """The trusted parent stays small and never loads what a student could patch."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from autograder.engine import grade_folder; "
+             f"r = grade_folder({str(REFERENCE)!r}, only='fixture'); "
+             "assert r.score == 9.0, r.details(); "
+             "bad = [m for m in sys.modules if m == 'torch' or m.startswith('part1_gans') or m == 'randomizer']; "
+             "assert not bad, bad")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
