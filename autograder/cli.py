@@ -15,7 +15,8 @@ def _grade(args) -> int:
 
     try:
         report = grade_folder(args.submission, device=args.device, include_hidden=not args.public_only,
-                              only=args.only, limits=Limits(time_scale=args.time_scale))
+                              only=args.only,
+                              limits=Limits(time_scale=args.time_scale, memory_mb=args.memory_mb))
     except Exception as error:  # the grader's own failure: still leave a valid results file
         message = f"grader error: {type(error).__name__}: {error}"
         traceback.print_exc()
@@ -52,6 +53,8 @@ def _delegate(module: str):
 
 
 def main(argv=None) -> int:
+    from .sandbox import Limits
+
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -62,6 +65,8 @@ def main(argv=None) -> int:
     grade.add_argument("--only", help="comma-separated check-id prefixes, e.g. part1")
     grade.add_argument("--public-only", action="store_true", help="skip the hidden checks")
     grade.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit")
+    grade.add_argument("--memory-mb", type=int, default=Limits().memory_mb,
+                       help="memory budget of the student's code, in MB")
     grade.add_argument("--quiet", action="store_true", help="print the table only")
     grade.set_defaults(func=_grade)
 

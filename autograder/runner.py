@@ -192,10 +192,23 @@ def drop_privileges(uid: int, gid: int) -> None:
         pass
 
 
+def _owned_by(pid: str, uid: int) -> bool:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid == uid
+    except OSError:
+        return False
+
+
 def set_limits(memory_mb: int, max_processes: int, device_type: str) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (512 * 2**20, 512 * 2**20))
-    if max_processes > 0:
+    if max_processes > 0 and os.getuid() != 0:
+        # The limit counts every process of the user, so a grader that could not
+        # drop privileges allows its user's present processes plus the budget.
+        if os.environ.get("HW4_SHARED_UID"):
+            uid = os.getuid()
+            present = sum(1 for entry in os.listdir("/proc") if entry.isdigit() and _owned_by(entry, uid))
+            max_processes += present
         resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
     if memory_mb > 0 and device_type == "cpu":
         # Address space grows with what is already mapped (shared libraries of a

@@ -105,7 +105,7 @@ def resident_kb(session: int, uid: int | None) -> int:
                if sid == session or (uid is not None and puid == uid))
 
 
-def _child_env(device: str, scratch: Path) -> dict:
+def _child_env(device: str, scratch: Path, shared_uid: bool) -> dict:
     keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "LD_LIBRARY_PATH")
     env = {key: os.environ[key] for key in keep if key in os.environ}
     env.update({
@@ -124,6 +124,8 @@ def _child_env(device: str, scratch: Path) -> dict:
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "HW4_EXTRA_CHECKS"):
         if key in os.environ:
             env[key] = os.environ[key]
+    if shared_uid:
+        env["HW4_SHARED_UID"] = "1"
     if not device.startswith("cuda"):
         env["CUDA_VISIBLE_DEVICES"] = ""
     elif "CUDA_VISIBLE_DEVICES" in os.environ:
@@ -143,12 +145,11 @@ class _Child:
         command = [sys.executable, "-m", "autograder.runner", "--hw4", str(hw4),
                    "--out", str(self.out), "--scratch", str(self.scratch), "--device", device,
                    "--checks", ",".join(c.id for c in checks), "--progress-fd", str(write_fd),
-                   "--memory-mb", str(limits.memory_mb)]
+                   "--memory-mb", str(limits.memory_mb), "--max-processes", str(limits.max_processes)]
         if user is not None:
-            command += ["--uid", str(user[0]), "--gid", str(user[1]),
-                        "--max-processes", str(limits.max_processes)]
+            command += ["--uid", str(user[0]), "--gid", str(user[1])]
         self.process = subprocess.Popen(
-            command, cwd=str(self.scratch), env=_child_env(device, self.scratch),
+            command, cwd=str(self.scratch), env=_child_env(device, self.scratch, user is None),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             pass_fds=(write_fd,), start_new_session=True)
         os.close(write_fd)
