@@ -1,0 +1,67 @@
+"""nbgrader configuration for HW4. The course root is this repository.
+
+    source/hw4/                  instructor notebooks and modules (with solutions)
+    release/hw4/                 student version (`make release`)
+    submitted/<student>/hw4/     what a student handed in (zip contents)
+    autograded/<student>/hw4/    written by `nbgrader autograde hw4`
+
+Workflow for instructors who grade with nbgrader (run from this folder):
+
+    nbgrader generate_assignment hw4 --force   # records cells and points in gradebook.db
+    nbgrader autograde hw4                     # runs every submitted/<student>/hw4
+    nbgrader formgrade / nbgrader export       # manual answers, then the grades
+
+`nbgrader generate_assignment` copies `.py` files verbatim, which would put the
+module solutions into release/hw4; the post-convert hook below therefore rebuilds
+release/hw4 exactly as `make release` does (stripped modules, public autograder).
+"""
+import os
+import sys
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+# The four modules students edit and submit next to the notebooks.
+STUDENT_MODULES = [
+    "part1_gans/gan_pytorch.py",
+    "part2_diffusion/noise_scheduler.py",
+    "part2_diffusion/diffusion_model.py",
+    "part2_diffusion/image_gen.py",
+]
+
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.course_id = "hw4"
+# Not copied from a submission (nor from source/): a submitted `autograder/` copy must
+# never replace the instructor's (the notebooks import it), data and zips are large.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*",
+                            "autograder", "data", "*.zip", "*.pt", "*.pth"]
+# Autograde first copies source/hw4 over the submission; the students' modules are
+# what is graded, so they must not be replaced by the reference solution.
+c.Autograde.exclude_overwriting = {"hw4": STUDENT_MODULES}
+# A notebook runs every check in sandboxed child processes: give it time on a slow CPU.
+c.Execute.timeout = 600
+c.Execute.allow_errors = True
+c.Execute.interrupt_on_timeout = True
+
+
+def _release_like_make_release(assignment=None, student=None, notebooks=None):
+    """After `nbgrader generate_assignment hw4`, rebuild release/hw4 with the stripped
+    modules (nbgrader's own copy would contain the solutions)."""
+    if assignment != "hw4":
+        return
+    import shutil
+
+    from autograder.release import build_release
+
+    dest = os.path.join(ROOT, "release", "hw4")
+    try:
+        build_release(os.path.join(ROOT, "source", "hw4"), dest)
+    except Exception:
+        shutil.rmtree(dest, ignore_errors=True)  # never leave nbgrader's unstripped copy
+        raise
+
+
+c.GenerateAssignment.post_convert_hook = _release_like_make_release
