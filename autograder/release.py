@@ -82,6 +82,51 @@ INSTRUCTOR_ONLY = (
 IGNORED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".*", "*.pyc", "data", "*.zip",
                  "*.pt", "*.pth", "*.ckpt", "gradebook.db", "nbgrader_config.py")
 
+# The first code cell of both notebooks (cell id "setup"). `--write-setup-cell` puts
+# this text into source/hw4/*.ipynb; tests/test_notebooks_execute.py runs it as Colab.
+SETUP_CELL = """\
+# Setup: run this cell first (Colab or JupyterLab).
+import os, sys, pathlib
+# Colab only (ignored elsewhere): keep the hw4 folder on Google Drive so your edits survive.
+USE_DRIVE = True                # False: work in /content/hw4, which is lost when the runtime ends
+DRIVE_FOLDER = "MyDrive/hw4"    # where you uploaded the hw4 folder in your Drive
+RELEASE_URL = os.environ.get("HW4_RELEASE_URL", "")  # or a URL of the hw4 release zip
+if "google.colab" in sys.modules:
+    import importlib.util, shutil, subprocess, tempfile, urllib.request, zipfile
+    _home = pathlib.Path(os.environ.get("HW4_COLAB_HOME", "/content"))
+    if USE_DRIVE:
+        from google.colab import drive
+        drive.mount(str(_home / "drive"))
+        _work = _home / "drive" / DRIVE_FOLDER
+    else:
+        _work = _home / "hw4"
+    if not (_work / "randomizer.py").exists():
+        if not RELEASE_URL:
+            raise FileNotFoundError(f"no hw4 files in {_work}: upload the hw4 folder there "
+                                    "(or set RELEASE_URL to the release zip) and run this cell again")
+        print(f"downloading the hw4 release into {_work} ...")
+        with tempfile.TemporaryDirectory() as _tmp:
+            _zip = pathlib.Path(_tmp, "hw4.zip")
+            urllib.request.urlretrieve(RELEASE_URL, _zip)
+            zipfile.ZipFile(_zip).extractall(_tmp)
+            _got = next(p.parent for p in sorted(pathlib.Path(_tmp).rglob("randomizer.py")))
+            shutil.copytree(_got, _work, dirs_exist_ok=True)
+    _missing = [m for m in ("torch", "torchvision", "numpy", "scipy", "matplotlib", "tqdm")
+                if importlib.util.find_spec(m) is None]
+    if _missing:  # Colab ships all of these today; install only what is absent
+        print("installing:", *_missing)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *_missing], check=True)
+    os.chdir(_work)
+HW4 = pathlib.Path.cwd()
+# The autograder: inside hw4/ (student release) or a few folders up (course repository).
+for _root in [HW4, *HW4.parents][:4]:
+    if (_root / "autograder" / "__init__.py").exists():
+        sys.path.insert(0, str(_root))
+        break
+from autograder.notebook import check
+%load_ext autoreload
+%autoreload 2"""
+
 _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]+(?P<name>\w+)")
 _CLASS = re.compile(r"^(?P<indent>[ \t]*)class[ \t]+(?P<name>\w+)")
 
@@ -320,13 +365,35 @@ def tree_differences(made: Path, committed: Path) -> list[str]:
     return problems
 
 
+def write_setup_cell(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT) -> list[str]:
+    """Put :data:`SETUP_CELL` into the cell with id "setup" of each source notebook
+    (no other cell is touched); returns the notebooks that changed."""
+    import nbformat
+
+    changed = []
+    for path in sorted(Path(source).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        cells = [c for c in notebook.cells if c.get("id") == "setup"]
+        if len(cells) != 1 or cells[0].cell_type != "code":
+            raise ReleaseError(f"{path.name}: needs exactly one code cell with id 'setup'")
+        if cells[0].source != SETUP_CELL:
+            cells[0].source = SETUP_CELL
+            nbformat.write(notebook, path)
+            changed.append(path.name)
+    return changed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder release", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=REPO_ROOT / "source" / ASSIGNMENT)
     parser.add_argument("--dest", type=Path, default=REPO_ROOT / "release" / ASSIGNMENT)
     parser.add_argument("--check", action="store_true",
                         help="build into a temporary folder and report differences from --dest")
+    parser.add_argument("--write-setup-cell", action="store_true",
+                        help="update the 'setup' cell of the source notebooks, then build")
     args = parser.parse_args(argv)
+    if args.write_setup_cell:
+        print("setup cell updated in:", ", ".join(write_setup_cell(args.source)) or "nothing (up to date)")
     unclassified = unclassified_autograder_files()
     if unclassified:
         print("warning: autograder files in neither the public allow-list nor INSTRUCTOR_ONLY "
