@@ -11,6 +11,11 @@ Workflow for instructors who grade with nbgrader (run from this folder):
     nbgrader autograde hw4                     # runs every submitted/<student>/hw4
     nbgrader formgrade / nbgrader export       # manual answers, then the grades
 
+Set HW4_DATA_DIR to a folder holding the SVHN and CIFAR-10 files before autograding,
+so the notebooks do not download the data once per student. Training cells skip
+themselves under autograde (NBGRADER_EXECUTION); each check cell scores its
+function with the same engine and checks as Gradescope (partial credit).
+
 `nbgrader generate_assignment` copies `.py` files verbatim, which would put the
 module solutions into release/hw4; the post-convert hook below therefore rebuilds
 release/hw4 exactly as `make release` does (stripped modules, public autograder).
@@ -43,8 +48,6 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Autograde.exclude_overwriting = {"hw4": STUDENT_MODULES}
 # A notebook runs every check in sandboxed child processes: give it time on a slow CPU.
 c.Execute.timeout = 600
-c.Execute.allow_errors = True
-c.Execute.interrupt_on_timeout = True
 
 
 def _release_like_make_release(assignment=None, student=None, notebooks=None):
