@@ -125,10 +125,9 @@ def test_setup_cell_in_colab_fetches_the_release_and_moves_into_it(tmp_path):
         assert f"AUTOGRADER {folder / 'autograder' / 'notebook.py'}" in text, text
         assert "installing" not in text
         assert ("MOUNTS ['" + str(home / "drive") + "']" in text) == use_drive, text
-        assert (folder / "part1_gans" / "gan_pytorch.py").read_bytes() == \
-            (RELEASE / "part1_gans" / "gan_pytorch.py").read_bytes()
+        assert (folder / "randomizer.py").read_bytes() == (RELEASE / "randomizer.py").read_bytes()
     # a second run keeps the student's edits (nothing is downloaded over them)
-    edited = home / "hw4" / "part1_gans" / "gan_pytorch.py"
+    edited = home / "hw4" / "part2_diffusion" / "noise_scheduler.py"
     edited.write_text("# my work\n")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(fake),
