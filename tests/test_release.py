@@ -222,17 +222,20 @@ def test_release_contains_the_provided_and_student_files():
     assert not list(RELEASE.rglob("*_hidden.py")) and not list(RELEASE.rglob("hidden.npz"))
 
 
-def _fenced_lines(text: str, begin: str, end: str) -> tuple[set[str], set[str]]:
-    """(lines inside fences, lines outside), stripped."""
-    inside, outside, depth = set(), set(), False
+FENCES = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+
+
+def _fenced_lines(text: str) -> tuple[set[str], set[str]]:
+    """(lines inside solution or hidden-test fences, lines outside them), stripped."""
+    inside, outside, fenced = set(), set(), False
     for line in text.splitlines():
         stripped = line.strip()
-        if stripped.startswith(begin):
-            depth = True
-        elif stripped.startswith(end):
-            depth = False
+        if any(stripped.startswith(begin) for begin, _ in FENCES):
+            fenced = True
+        elif any(stripped.startswith(end) for _, end in FENCES):
+            fenced = False
         elif stripped:
-            (inside if depth else outside).add(stripped)
+            (inside if fenced else outside).add(stripped)
     return inside, outside
 
 
@@ -255,13 +258,12 @@ def _secret_lines() -> dict[str, str]:
     """Lines that appear only inside solution or hidden-test fences of source/hw4."""
     inside, outside = {}, set()
     for where, text in _source_texts().items():
-        for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"),
-                           ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
-            fenced, rest = _fenced_lines(text, begin, end)
-            outside |= rest
-            for line in fenced:
-                inside.setdefault(line, where)
-    trivial = re.compile(r"^[\W_]*$|^(return|pass|else:|try:|finally:|break|continue)\b.{0,12}$")
+        fenced, rest = _fenced_lines(text)
+        outside |= rest
+        for line in fenced:
+            inside.setdefault(line, where)
+    # short control-flow lines ("if threshold:", "return x") are everybody's code
+    trivial = re.compile(r"^[\W_]*$|^(if|elif|else|for|while|with|try|except|finally|return|pass|break|continue)\b.{0,20}$")
     return {line: where for line, where in inside.items()
             if line not in outside and len(line) >= 8 and not trivial.match(line)}
 
@@ -279,8 +281,9 @@ def test_no_solution_or_hidden_line_reaches_the_release():
         lines = text.splitlines()
         if path.suffix == ".ipynb":
             lines = [l for c in nbformat.reads(text, as_version=4).cells for l in c.source.splitlines()]
-        for word in builder.MARKER_WORDS:
-            assert word not in text, f"{path.relative_to(RELEASE)} holds the marker {word!r}"
+        if path.relative_to(RELEASE).parts[0] != "autograder":  # the engine names the markers in code
+            for word in builder.MARKER_WORDS:
+                assert word not in text, f"{path.relative_to(RELEASE)} holds the marker {word!r}"
         for line in lines:
             if line.strip() in secrets:
                 leaks.append(f"{path.relative_to(RELEASE)}: {line.strip()!r} (from {secrets[line.strip()]})")
