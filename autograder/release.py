@@ -239,6 +239,7 @@ def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path) -> None
         assignment = course / "source" / ASSIGNMENT
         assignment.mkdir(parents=True)
         for rel in notebooks:
+            _check_cell_ids(json.loads((source / rel).read_text()), rel)
             shutil.copyfile(source / rel, assignment / rel)
         (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
             c = get_config()
@@ -265,6 +266,15 @@ def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path) -> None
             _check_no_outputs(json.loads(data), rel)
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             (dest / rel).write_text(data if data.endswith("\n") else data + "\n")
+
+
+def _check_cell_ids(notebook: dict, where) -> None:
+    """Cells without ids would get random ones from nbformat: the release would change
+    on every build."""
+    missing = [n for n, cell in enumerate(notebook.get("cells", [])) if not cell.get("id")]
+    if missing or (notebook.get("nbformat"), notebook.get("nbformat_minor", 0)) < (4, 5):
+        raise ReleaseError(f"{where}: needs nbformat 4.5 with an id on every cell "
+                           f"(cells without: {missing[:5]}); save it with nbformat >= 5.1")
 
 
 def _check_no_outputs(notebook: dict, where) -> None:
