@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import operator
 from typing import Iterable, Union
 
 import torch
@@ -46,7 +47,9 @@ def _as_shape(shape: Shape) -> tuple:
     if isinstance(shape, int):
         shape = (shape,)
     try:
-        dims = tuple(int(d) for d in shape)
+        if isinstance(shape, (str, bytes)):
+            raise TypeError
+        dims = tuple(operator.index(d) for d in shape)  # ints only: 2.5 or "12" must not pass as a shape
     except TypeError:
         raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}") from None
     if any(d < 0 for d in dims):

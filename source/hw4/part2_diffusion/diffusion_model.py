@@ -157,7 +157,9 @@ class DiffusionModel:
             torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup), eta_min=lr * 0.05),
         ], milestones=[warmup])
         if self.ema is None:
-            self.ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+            # the average spans at most a tenth of the run, so short runs still get a trained copy
+            decay = max(0.0, min(ema_decay, 1 - 10 / total))
+            self.ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
         amp_dtype = torch.bfloat16 if on_cuda and torch.cuda.is_bf16_supported() else torch.float16
         scaler = torch.amp.GradScaler("cuda", enabled=on_cuda and amp_dtype == torch.float16)
 
