@@ -227,6 +227,28 @@ def test_points_tables_follow_the_checks_and_the_theory_page(student_site):
     assert re.search(rf"Total\s+{theory_total}", theory_text)
 
 
+def test_missing_release_notebook_is_an_error_when_strict(tmp_path):
+    with pytest.raises(book.BookError, match="part1_gans.ipynb is missing"):
+        book.build(instructor=False, release=tmp_path / "empty", strict=True, quiet=True,
+                   path_output=tmp_path / "out")
+
+
+def test_builder_refuses_a_student_book_that_shows_a_solution(tmp_path):
+    """The builder's own scan: a release notebook that still holds a solution fence fails."""
+    import nbformat
+
+    release = tmp_path / "release"
+    release.mkdir()
+    for name in PART_PAGES.values():
+        notebook = nbformat.v4.new_notebook()
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        notebook.cells = [nbformat.v4.new_markdown_cell("# A part"),
+                          nbformat.v4.new_code_cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION")]
+        nbformat.write(notebook, release / name)
+    with pytest.raises(book.BookError, match="shows solutions"):
+        book.build(instructor=False, release=release, strict=True, quiet=True, path_output=tmp_path / "out")
+
+
 # ------------------------------------------------------------------ solutions stay out
 def test_student_build_shows_no_solution(student_site, instructor_site):
     solution_page = instructor_site / "instructor" / "theory_solutions.html"
@@ -308,6 +330,41 @@ class _Server:
         self.httpd.server_close()
 
 
+def _rendering_problems(rel: str, static_html: str, dom: str) -> list[str]:
+    """What is wrong with a page as the browser rendered it (``dom``), given its HTML."""
+    problems = []
+    static, rendered = _parse(static_html), _parse(dom)
+    if rel != "index.html" and "bd-article" not in dom:
+        problems.append(f"{rel}: the page's article did not render")
+    if static.math and rendered.mjx < static.math:
+        problems.append(f"{rel}: {static.math} math elements but only {rendered.mjx} rendered by MathJax")
+    if rendered.merrors:
+        problems.append(f"{rel}: {rendered.merrors} MathJax errors")
+    visible = " ".join(rendered.text)
+    raw = re.search(r"\$\$|\$\\[A-Za-z]|\\\(|\\\[|\\begin\{", visible)
+    if raw:
+        problems.append(f"{rel}: raw TeX left in the page: "
+                        f"...{visible[max(0, raw.start() - 60): raw.end() + 60]}...")
+    return problems
+
+
+def test_rendering_check_sees_unrendered_math():
+    """The browser test's judge: raw TeX, missing MathJax output and MathJax errors all fail."""
+    static = ('<article class="bd-article"><p>Loss <span class="math notranslate nohighlight">'
+              '\\(\\log D(x)\\)</span></p><div class="math notranslate nohighlight">'
+              '\\[\\mathbb{E}[x]\\]</div><pre>x = "$\\alpha$"</pre></article>')
+    good = static.replace('\\(\\log D(x)\\)', '<mjx-container>log D(x)</mjx-container>').replace(
+        '\\[\\mathbb{E}[x]\\]', '<mjx-container>E[x]</mjx-container>')
+    assert _rendering_problems("p.html", static, good) == []
+    unrendered = _rendering_problems("p.html", static, static)
+    assert any("only 0 rendered" in p for p in unrendered) and any("raw TeX" in p for p in unrendered)
+    dollars = '<article class="bd-article"><p>We minimize $\\mathcal{L}$ here.</p></article>'
+    assert any("raw TeX" in p for p in _rendering_problems("p.html", dollars, dollars))
+    broken = good.replace("E[x]</mjx-container>", "<mjx-merror>x</mjx-merror></mjx-container>")
+    assert any("MathJax errors" in p for p in _rendering_problems("p.html", static, broken))
+    assert any("article" in p for p in _rendering_problems("p.html", static, "<body></body>"))
+
+
 @pytest.mark.browser
 def test_pages_render_in_headless_chromium(student_site, tmp_path):
     chromium = _chromium()
@@ -331,18 +388,7 @@ def test_pages_render_in_headless_chromium(student_site, tmp_path):
                 continue
             if not shot.is_file() or shot.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
                 problems.append(f"{rel}: no screenshot was written")
-            static, rendered = _parse(path.read_text()), _parse(dom)
-            if rel != "index.html" and "bd-article" not in dom:
-                problems.append(f"{rel}: the page's article did not render")
-            if static.math and rendered.mjx < static.math:
-                problems.append(f"{rel}: {static.math} math elements but only {rendered.mjx} "
-                                "rendered by MathJax")
-            if rendered.merrors:
-                problems.append(f"{rel}: {rendered.merrors} MathJax errors")
-            visible = " ".join(rendered.text)
-            raw = re.search(r"\$\$|\$\\[A-Za-z]|\\\(|\\\[|\\begin\{", visible)
-            if raw:
-                problems.append(f"{rel}: raw TeX left in the page: ...{visible[max(0, raw.start() - 60): raw.end() + 60]}...")
+            problems.extend(_rendering_problems(rel, path.read_text(), dom))
     failed = [(p, code) for p, code in server.requests if code >= 400 and not p.startswith("/favicon.ico")]
     if failed:
         problems.append("requests that failed while the pages loaded: "
