@@ -141,6 +141,25 @@ def points_tables(stage: Path, release: Path) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ staging
+IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\s[^>]*src=[\"']([^\"']+)[\"']")
+
+
+def notebook_assets(notebook: Path) -> list[str]:
+    """Relative paths of the local images a notebook's markdown cells show (files that exist)."""
+    found = []
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for match in IMAGE_LINK.finditer(text):
+            link = (match[1] or match[2]).split("#")[0]
+            if re.match(r"^[a-z][a-z0-9+.-]*:", link) or link.startswith("/"):
+                continue  # a URL, an attachment: or an absolute path: nothing to copy
+            if ".." not in Path(link).parts and (notebook.parent / link).is_file() and link not in found:
+                found.append(link)
+    return found
+
+
 def _yaml():
     import yaml
 
@@ -175,6 +194,10 @@ def stage(stage_dir: Path, release: Path, instructor: bool) -> list[str]:
         source = release / name
         if source.is_file():
             shutil.copy2(source, stage_dir / f"{docname}.ipynb")
+            for asset in notebook_assets(source):
+                target = stage_dir / Path(docname).parent / asset
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(release / asset, target)
         else:
             missing.append(str(source))
             (stage_dir / f"{docname}.md").write_text(_missing_notebook_page(docname, source))
@@ -239,6 +262,14 @@ def build(instructor: bool = False, release: Path = RELEASE, path_output: Path |
         detail = (done.stdout or "")[-6000:] + (done.stderr or "")[-6000:] if quiet else ""
         raise BookError(f"jupyter-book build failed ({edition} edition, warnings are errors)\n{detail}")
     html = Path(path_output) / "_build" / "html"
+    # Images a notebook shows through raw <img> HTML are not seen by Sphinx: put them
+    # beside the page, where the browser looks for them.
+    for docname, name in NOTEBOOKS.items():
+        if (Path(release) / name).is_file():
+            for asset in notebook_assets(Path(release) / name):
+                target = html / Path(docname).parent / asset
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(release) / asset, target)
     if not instructor:
         leaks = scan_student_build(html)
         if leaks:
