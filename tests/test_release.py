@@ -208,7 +208,7 @@ def _release_files() -> list[Path]:
 
 def test_committed_release_is_in_sync_with_source(tmp_path):
     _needs_release()
-    done = subprocess.run([sys.executable, "-m", "autograder", "release", "--check"],
+    done = subprocess.run([sys.executable, "-m", "autograder.release", "--check"],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
