@@ -10,7 +10,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 CACHED_VENV := $(VENV_CACHE)/venv-$(REQ_HASH)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv demo test test-fast release answers gradescope book bench gpu-check clean
+.PHONY: help venv demo test release answers gradescope book book-instructor bench gpu-check clean
 
 help:
 	@echo "make demo        set up, build release + Gradescope zip, grade reference and release"
@@ -19,6 +19,7 @@ help:
 	@echo "make answers     regenerate the stored .npz answers from the reference"
 	@echo "make gradescope  build autograder.zip for Gradescope"
 	@echo "make book        build the student course book (assignments/_build/html)"
+	@echo "make book-instructor  the book with the theory solutions (instructors only)"
 	@echo "make bench       grader and model benchmarks on one core"
 	@echo "make gpu-check   CUDA tests and benchmarks (needs a GPU)"
 
@@ -57,6 +58,9 @@ gradescope: venv
 
 book: venv
 	$(PY) -m autograder book
+
+book-instructor: venv
+	$(PY) -m autograder book --instructor
 
 bench: venv
 	$(PY) -m autograder.bench

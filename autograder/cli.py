@@ -45,16 +45,16 @@ def _answers(args) -> int:
     return 0
 
 
-def _delegate(module: str):
-    def run(args) -> int:
-        target = importlib.import_module(f"autograder.{module}")
-        return int(target.main(args.rest) or 0)
-    return run
+DELEGATED = ("release", "gradescope", "book", "oracle")
 
 
 def main(argv=None) -> int:
     from .sandbox import Limits
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        # These commands parse their own options (argparse.REMAINDER drops a leading --flag).
+        return int(importlib.import_module(f"autograder.{argv[0]}").main(argv[1:]) or 0)
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -74,13 +74,11 @@ def main(argv=None) -> int:
     answers.add_argument("--only", help="regenerate only these check-id prefixes")
     answers.set_defaults(func=_answers)
 
-    for name, module, text in (("release", "release", "build release/hw4 from source/hw4"),
-                               ("gradescope", "gradescope", "build the Gradescope autograder zip"),
-                               ("book", "book", "build the course book"),
-                               ("oracle", "oracle", "train and export the oracle generator")):
-        command = sub.add_parser(name, help=text, add_help=False)
-        command.add_argument("rest", nargs=argparse.REMAINDER)
-        command.set_defaults(func=_delegate(module))
+    for name, text in (("release", "build release/hw4 from source/hw4"),
+                       ("gradescope", "build the Gradescope autograder zip"),
+                       ("book", "build the course book (--instructor: with the theory solutions)"),
+                       ("oracle", "train and export the oracle generator")):
+        sub.add_parser(name, help=text + f" (python -m autograder {name} --help)")
 
     args = parser.parse_args(argv)
     return args.func(args)
