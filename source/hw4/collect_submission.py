@@ -134,6 +134,9 @@ def main(argv=None) -> int:
             if report.output:
                 print(report.output)
             print(report.table())
+            details = report.details()
+            if details:
+                print("\nWhat went wrong:\n" + details)
             score = (report.score, report.max_score)
 
     print("\nSummary:")
