@@ -1,0 +1,782 @@
+"""Public checks for Part 1 (a GAN on SVHN).
+
+Each function is graded on its own: the loss checks run the student's
+``discriminator_loss`` / ``generator_loss`` with a reference ``bce_loss`` put in the
+module, and the ``train_gan`` checks run the student's loop on small instrumented
+models, optimizers and loss functions with a reference ``sample_noise``, so one
+mistake does not cost points twice.
+
+Nothing here imports torch at module level: the trusted parent only reads the
+declarations; ``run`` functions execute in the sandboxed child.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .api import Close, Hint, check
+
+GAN = "part1_gans/gan_pytorch.py"
+
+# Tolerances (proven by tests/catalogue_part1.py: every valid variant passes, every
+# mistake fails). Noise: 2 * r - 1, r * 2 - 1 and (r - 0.5) * 2 agree to an ulp.
+NOISE_TOL = Close(rtol=1e-6, atol=1e-6)
+# Losses: means of O(1) terms in float32 or float64, by any stable formula
+# (softplus, logsigmoid, log1p or log(1 + exp)).
+LOSS_TOL = Close(rtol=1e-5, atol=1e-6)
+# How close a gradient at an optimizer step must be to its loss's gradient.
+GRAD_RTOL = 1e-4
+
+
+# --------------------------------------------------------------------------- helpers
+# (run in the child; torch is imported inside)
+
+def reference_bce(input, target):
+    import torch
+
+    return (input.clamp(min=0) - input * target + torch.log1p(torch.exp(-input.abs()))).mean()
+
+
+class patched:
+    """Temporarily replace attributes of the student's module (restored on exit)."""
+
+    def __init__(self, module, **values):
+        self.module, self.values, self.saved = module, values, {}
+
+    def __enter__(self):
+        for name, value in self.values.items():
+            self.saved[name] = getattr(self.module, name, None)
+            setattr(self.module, name, value)
+        return self.module
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            setattr(self.module, name, value)
+        return False
+
+
+def _close(a, b, rtol=1e-5, atol=1e-6) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _flag(got, key) -> bool:
+    return key in got and bool(np.asarray(got[key]).reshape(-1)[0])
+
+
+def _str(got, key) -> str:
+    return str(np.asarray(got[key]).reshape(-1)[0]) if key in got else ""
+
+
+def _int(got, key, default=-1) -> int:
+    return int(np.asarray(got[key]).reshape(-1)[0]) if key in got else default
+
+
+# --------------------------------------------------------------------------- sample_noise
+
+def run_noise(batch, dim, seed):
+    def run(env):
+        env.seed(seed)
+        noise = env.module(GAN).sample_noise(batch, dim, device=env.device)
+        env.seed(seed)
+        r = env.randomizer.rand((batch, dim))
+        return {"noise": noise, "rand01": r}
+    return run
+
+
+NOISE_HINTS = [
+    Hint("Your values lie in [0, 1): they are the randomizer's values without the shift. "
+         "Uniform on [-1, 1) is `2 * randomizer.rand(...) - 1`.",
+         lambda got, ans: _close(got["noise"], ans["rand01"])),
+    Hint("The values have the right shape but are not the randomizer's: take them from "
+         "`randomizer.rand((batch_size, dim), device=device)`, not from torch.rand / torch.randn, "
+         "and draw exactly once with that shape.",
+         lambda got, ans: got["noise"].shape == ans["noise"].shape
+         and not _close(got["noise"], ans["rand01"]) and not _close(got["noise"], ans["noise"], 1e-3, 1e-3)),
+    Hint("The values are the transposed shape's: the result must be (batch_size, dim).",
+         lambda got, ans: got["noise"].shape == ans["noise"].shape[::-1]),
+]
+
+
+def noise_values_check(batch, dim, seed, points, hidden=False):
+    return check(
+        id=f"part1.sample_noise.values_{batch}x{dim}" if hidden else "part1.sample_noise.values",
+        title=f"sample_noise: exact values through the randomizer ({batch} x {dim})",
+        module=GAN, function="sample_noise", points=points, hidden=hidden,
+        call=f"randomizer.seed({seed}); sample_noise({batch}, {dim}, device=device)",
+        run=run_noise(batch, dim, seed),
+        expect={"noise": NOISE_TOL},
+        hints=NOISE_HINTS,
+    )
+
+
+def run_noise_contract(env):
+    import torch
+
+    module = env.module(GAN)
+    out = {}
+    for i, (batch, dim) in enumerate([(1, 3), (7, 96), (256, 5)]):
+        env.seed(100 + i)
+        noise = module.sample_noise(batch, dim, device=env.device)
+        if not isinstance(noise, torch.Tensor):
+            out[f"type_{i}"] = type(noise).__name__
+            continue
+        out[f"shape_{i}"] = list(noise.shape)
+        out[f"want_{i}"] = [batch, dim]
+        out[f"dtype_{i}"] = str(noise.dtype)
+        out[f"device_ok_{i}"] = noise.device.type == torch.device(env.device).type
+        out[f"min_{i}"] = float(noise.min()) if noise.numel() else 0.0
+        out[f"max_{i}"] = float(noise.max()) if noise.numel() else 0.0
+    # no device argument: the CPU
+    noise = module.sample_noise(2, 4)
+    out["default_cpu"] = isinstance(noise, torch.Tensor) and noise.device.type == "cpu"
+    return out
+
+
+def verify_noise_contract(got, ans):
+    errors = []
+    for i in range(3):
+        if f"type_{i}" in got:
+            errors.append(f"sample_noise returned a {got[f'type_{i}']}, expected a torch.Tensor")
+            continue
+        shape, want = list(got[f"shape_{i}"]), list(got[f"want_{i}"])
+        call = f"sample_noise({want[0]}, {want[1]})"
+        if shape != want:
+            errors.append(f"{call}: expected shape {tuple(want)}, got {tuple(shape)}")
+        dtype = _str(got, f"dtype_{i}")
+        if dtype != "torch.float32":
+            errors.append(f"{call}: expected dtype torch.float32, got {dtype}")
+        if not _flag(got, f"device_ok_{i}"):
+            errors.append(f"{call}: the result is not on the requested device "
+                          "(pass device=device to randomizer.rand)")
+        lo, hi = float(got[f"min_{i}"]), float(got[f"max_{i}"])
+        if lo < -1 or hi >= 1:
+            errors.append(f"{call}: values must lie in [-1, 1), got min {lo:.4g}, max {hi:.4g}")
+        elif i > 0 and lo >= 0:
+            errors.append(f"{call}: no negative values (min {lo:.4g}): uniform on [-1, 1) needs `2 * r - 1`")
+        elif i == 2 and (lo > -0.9 or hi < 0.9):
+            errors.append(f"{call}: 1280 uniform values on [-1, 1) should reach below -0.9 and above 0.9, "
+                          f"got min {lo:.4g}, max {hi:.4g}: scale by 2 and shift by 1")
+    if not _flag(got, "default_cpu"):
+        errors.append("sample_noise(2, 4) without a device should return a CPU tensor")
+    return errors
+
+
+# --------------------------------------------------------------------------- networks
+
+def _net_report(env, build, make_input, want_shape, batches=(1, 128)):
+    """Output shapes/ranges (batch 1 in eval mode, others in train mode), gradient
+    coverage and parameter count of a freshly built network."""
+    import torch
+
+    env.seed(0)
+    out = {}
+    net = build()
+    if not isinstance(net, torch.nn.Module):
+        return {"not_module": type(net).__name__}
+    net = net.to(env.device)
+    out["params"] = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    for batch in batches:
+        net.train(batch > 1)
+        y = net(make_input(batch))
+        out[f"shape_{batch}"] = list(y.shape)
+        out[f"want_{batch}"] = [batch, *want_shape]
+        out[f"finite_{batch}"] = bool(torch.isfinite(y).all())
+        out[f"min_{batch}"] = float(y.min())
+        out[f"max_{batch}"] = float(y.max())
+        out[f"device_ok_{batch}"] = y.device.type == torch.device(env.device).type
+    net.train()
+    net.zero_grad()
+    y = net(make_input(16))
+    (y.float() * torch.linspace(-1, 1, y.numel(), device=y.device).reshape(y.shape)).sum().backward()
+    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    no_grad = [n for n, p in named if p.grad is None]
+    bad_grad = [n for n, p in named if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
+    out["n_param_tensors"] = len(named)
+    out["no_grad"] = ", ".join(no_grad[:8]) + (" ..." if len(no_grad) > 8 else "")
+    out["n_no_grad"] = len(no_grad)
+    out["n_bad_grad"] = len(bad_grad)
+    out["any_nonzero_grad"] = any(p.grad is not None and bool((p.grad != 0).any()) for _, p in named)
+    return out
+
+
+def run_discriminator(env):
+    module = env.module(GAN)
+    return _net_report(env, module.discriminator,
+                       lambda b: 2 * env.randomizer.rand((b, 3, 32, 32), device=env.device) - 1, [1])
+
+
+def run_generator(noise_dim=None):
+    def run(env):
+        module = env.module(GAN)
+        dim = noise_dim or 96
+        build = (lambda: module.generator(noise_dim)) if noise_dim else module.generator
+        return _net_report(env, build,
+                           lambda b: 2 * env.randomizer.rand((b, dim), device=env.device) - 1, [3, 32, 32])
+    return run
+
+
+def _not_module(got):
+    if "not_module" in got:
+        return [f"expected an nn.Module, got {_str(got, 'not_module')}"]
+    return None
+
+
+def verify_net_output(name, batches=(1, 128), image=False):
+    def verify(got, ans):
+        early = _not_module(got)
+        if early:
+            return early
+        errors = []
+        for batch in batches:
+            shape, want = list(got[f"shape_{batch}"]), list(got[f"want_{batch}"])
+            mode = "eval mode" if batch == 1 else "train mode"
+            if shape != want:
+                errors.append(f"{name} on a batch of {batch} ({mode}): expected output shape "
+                              f"{tuple(want)}, got {tuple(shape)}")
+                continue
+            if not _flag(got, f"finite_{batch}"):
+                errors.append(f"{name} on a batch of {batch}: the output has NaN or infinite values")
+            if not _flag(got, f"device_ok_{batch}"):
+                errors.append(f"{name} on a batch of {batch}: the output is not on the input's device")
+            lo, hi = float(got[f"min_{batch}"]), float(got[f"max_{batch}"])
+            if image and (lo < -1 or hi > 1):
+                errors.append(f"{name} on a batch of {batch}: images must lie in [-1, 1], got "
+                              f"min {lo:.4g}, max {hi:.4g}: end the generator with nn.Tanh()")
+            elif image and batch > 1 and lo >= -0.01:
+                errors.append(f"{name} on a batch of {batch}: no image value below -0.01 (min {lo:.4g}, "
+                              f"max {hi:.4g}); images live in [-1, 1], so end with nn.Tanh(), not a sigmoid")
+        return errors
+    return verify
+
+
+def verify_net_gradients(name):
+    def verify(got, ans):
+        early = _not_module(got)
+        if early:
+            return early
+        errors = []
+        if _int(got, "n_param_tensors") == 0:
+            return [f"{name} has no trainable parameters"]
+        if _int(got, "n_no_grad") > 0:
+            errors.append(f"{name}: {_int(got, 'n_no_grad')} parameter tensor(s) got no gradient from "
+                          f"the output ({_str(got, 'no_grad')}): every layer you create must be used in "
+                          "forward, and nothing may be detached or wrapped in torch.no_grad()")
+        if _int(got, "n_bad_grad") > 0:
+            errors.append(f"{name}: {_int(got, 'n_bad_grad')} parameter tensor(s) got NaN or infinite gradients")
+        if not _flag(got, "any_nonzero_grad"):
+            errors.append(f"{name}: every gradient is zero; the output does not depend on the parameters")
+        return errors
+    return verify
+
+
+def verify_budget(name, limit):
+    def verify(got, ans):
+        early = _not_module(got)
+        if early:
+            return early
+        count = _int(got, "params")
+        if count > limit:
+            return [f"{name} has {count:,} trainable parameters; the budget is {limit:,}. "
+                    "Use fewer channels or a smaller linear layer."]
+        return []
+    return verify
+
+
+def net_checks(kind, hidden=False):
+    """Output, gradient and budget checks for ``discriminator`` or ``generator``."""
+    if kind == "discriminator":
+        run, label, limit = run_discriminator, "D", 2_000_000
+        call = "D = discriminator(); D(x) for x of shape (128, 3, 32, 32) (train mode) and (1, 3, 32, 32) (eval mode)"
+        image = False
+    else:
+        run, label, limit = run_generator(), "G", 4_000_000
+        call = "G = generator(); G(z) for z of shape (128, 96) (train mode) and (1, 96) (eval mode)"
+        image = True
+    function = kind
+    return [
+        check(id=f"part1.{kind}.output", title=f"{kind}: output shape and range for batches of 1 and 128",
+              module=GAN, function=function, points=2, call=call, run=run,
+              verify=verify_net_output(label, image=image), needs_answers=False),
+        check(id=f"part1.{kind}.gradients", title=f"{kind}: gradients reach every parameter",
+              module=GAN, function=function, points=1, call=f"{call}; backward of a weighted sum of the outputs",
+              run=run, verify=verify_net_gradients(label), needs_answers=False),
+        check(id=f"part1.{kind}.budget", title=f"{kind}: at most {limit:,} parameters",
+              module=GAN, function=function, points=1, call=f"{kind}()", run=run,
+              verify=verify_budget(label, limit), needs_answers=False),
+    ]
+
+
+# --------------------------------------------------------------------------- losses
+
+def loss_inputs(env, shape, seed, scale=1.5, soft=False):
+    import torch
+
+    env.seed(seed)
+    logits = scale * env.randomizer.randn(shape, device=env.device)
+    if soft:
+        target = env.randomizer.rand(shape, device=env.device)
+    else:
+        target = (env.randomizer.rand(shape, device=env.device) < 0.5).float()
+    return logits, target.to(torch.float32)
+
+
+def run_bce(shape, seed, scale=1.5, soft=False, extra=None):
+    def run(env):
+        logits, target = loss_inputs(env, shape, seed, scale, soft)
+        if extra is not None:
+            logits = extra(logits)
+        bce = env.module(GAN).bce_loss
+        return {"loss": bce(logits, target),
+                "elementwise_sum": reference_bce(logits.double(), target.double()).float() * logits.numel(),
+                "flipped": reference_bce(-logits.double(), target.double()).float()}
+    return run
+
+
+def big_logits(logits):
+    """Logits of magnitude 100 to 1000, both signs, some near 0."""
+    import torch
+
+    flat = logits.reshape(-1).clone()
+    n = flat.numel()
+    flat[: n // 2] = torch.sign(flat[: n // 2]) * (100 + 900 * flat[: n // 2].abs() / (flat.abs().max() + 1e-6))
+    return flat.reshape(logits.shape)
+
+
+BCE_HINTS = [
+    Hint("Your loss is the sum over elements; bce_loss is the mean (divide by the number of elements).",
+         lambda got, ans: _close(got["loss"], ans["elementwise_sum"], 1e-4, 1e-5)),
+    Hint("Your loss equals the loss of the negated logits: check the sign of the `- s * t` term "
+         "(stable form: max(s, 0) - s * t + log(1 + exp(-|s|))).",
+         lambda got, ans: _close(got["loss"], ans["flipped"], 1e-4, 1e-5)),
+    Hint("The loss came out negative; binary cross-entropy is never negative. Check the signs.",
+         lambda got, ans: float(np.asarray(got["loss"]).reshape(-1)[0]) < 0),
+]
+
+BIG_HINTS = BCE_HINTS + [
+    Hint("With logits of magnitude 100+, sigmoid(s) rounds to exactly 0 or 1 and log(0) = -inf. "
+         "Do not take the log of a sigmoid: use max(s, 0) - s * t + log(1 + exp(-|s|)), which never "
+         "overflows (torch.log1p helps keep it accurate).",
+         lambda got, ans: not np.all(np.isfinite(got["loss"]))
+         or not _close(got["loss"], ans["loss"], 1e-3, 1e-3)),
+]
+
+
+def bce_check(cid, title, shape, seed, points, hidden=False, scale=1.5, soft=False, extra=None,
+              call_extra="", hints=BCE_HINTS):
+    target = "t = rand(shape)" if soft else "t = (rand(shape) < 0.5).float()"
+    return check(
+        id=cid, title=title, module=GAN, function="bce_loss", points=points, hidden=hidden,
+        call=f"randomizer.seed({seed}); s = {scale} * randn({shape}); {target}{call_extra}; bce_loss(s, t)",
+        run=run_bce(shape, seed, scale, soft, extra),
+        expect={"loss": LOSS_TOL}, hints=hints,
+    )
+
+
+def run_d_loss(shape, seed, scale=2.0):
+    def run(env):
+        import torch
+
+        env.seed(seed)
+        real = scale * env.randomizer.randn(shape, device=env.device) + 1
+        fake = scale * env.randomizer.randn(shape, device=env.device) - 1
+        module = env.module(GAN)
+        with patched(module, bce_loss=reference_bce):
+            loss = module.discriminator_loss(real, fake)
+        ones, zeros = torch.ones_like(real), torch.zeros_like(real)
+        return {"loss": loss,
+                "swapped": reference_bce(real, zeros) + reference_bce(fake, ones),
+                "real_only": reference_bce(real, ones), "fake_only": reference_bce(fake, zeros)}
+    return run
+
+
+D_LOSS_HINTS = [
+    Hint("Real and fake labels are swapped: real images get target 1, fakes target 0.",
+         lambda got, ans: _close(got["loss"], ans["swapped"], 1e-4, 1e-5)),
+    Hint("Your loss is half the expected one: the discriminator loss is the sum of the two means, "
+         "not their average.",
+         lambda got, ans: _close(2 * got["loss"], ans["loss"], 1e-4, 1e-5)),
+    Hint("Your loss is only one of the two terms: add bce_loss(logits_real, 1) and bce_loss(logits_fake, 0).",
+         lambda got, ans: _close(got["loss"], ans["real_only"], 1e-4, 1e-5)
+         or _close(got["loss"], ans["fake_only"], 1e-4, 1e-5)),
+]
+
+
+def d_loss_check(cid, shape, seed, points, hidden=False):
+    return check(
+        id=cid, title=f"discriminator_loss: values ({shape[0]} real and {shape[0]} fake logits)",
+        module=GAN, function="discriminator_loss", points=points, hidden=hidden,
+        call=f"randomizer.seed({seed}); real = 2 * randn({shape}) + 1; fake = 2 * randn({shape}) - 1; "
+             "discriminator_loss(real, fake) (with a correct bce_loss)",
+        run=run_d_loss(shape, seed), expect={"loss": LOSS_TOL}, hints=D_LOSS_HINTS,
+    )
+
+
+def run_g_loss(shape, seed, scale=2.0):
+    def run(env):
+        import torch
+
+        env.seed(seed)
+        fake = scale * env.randomizer.randn(shape, device=env.device)
+        module = env.module(GAN)
+        with patched(module, bce_loss=reference_bce):
+            loss = module.generator_loss(fake)
+        return {"loss": loss,
+                "target0": reference_bce(fake, torch.zeros_like(fake)),
+                "minimax": -reference_bce(fake, torch.zeros_like(fake))}
+    return run
+
+
+G_LOSS_HINTS = [
+    Hint("This is bce_loss(logits_fake, 0): the generator wants its fakes classified as real, target 1.",
+         lambda got, ans: _close(got["loss"], ans["target0"], 1e-4, 1e-5)),
+    Hint("This is the minimax loss -bce_loss(logits_fake, 0) = mean(log(1 - D(G(z)))), whose gradient "
+         "vanishes while D wins; use the non-saturating loss bce_loss(logits_fake, 1).",
+         lambda got, ans: _close(got["loss"], ans["minimax"], 1e-4, 1e-5)),
+]
+
+
+def g_loss_check(cid, shape, seed, points, hidden=False):
+    return check(
+        id=cid, title=f"generator_loss: values ({shape[0]} fake logits)",
+        module=GAN, function="generator_loss", points=points, hidden=hidden,
+        call=f"randomizer.seed({seed}); fake = 2 * randn({shape}); generator_loss(fake) (with a correct bce_loss)",
+        run=run_g_loss(shape, seed), expect={"loss": LOSS_TOL}, hints=G_LOSS_HINTS,
+    )
+
+
+# --------------------------------------------------------------------------- optimizer
+
+def run_optimizer(env):
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    opt = env.module(GAN).get_optimizer(model)
+    out = {"type": type(opt).__name__, "is_adam": isinstance(opt, torch.optim.Adam)}
+    if not isinstance(opt, torch.optim.Optimizer):
+        return out
+    groups = opt.param_groups
+    out["lrs"] = [float(g.get("lr", float("nan"))) for g in groups]
+    out["beta1"] = [float(g.get("betas", (float("nan"),) * 2)[0]) for g in groups]
+    out["beta2"] = [float(g.get("betas", (float("nan"),) * 2)[1]) for g in groups]
+    out["weight_decay"] = [float(g.get("weight_decay", 0.0)) for g in groups]
+    held = {id(p) for g in groups for p in g["params"]}
+    out["covers_all"] = all(id(p) in held for p in model.parameters())
+    out["only_model"] = held <= {id(p) for p in model.parameters()}
+    return out
+
+
+def verify_optimizer(got, ans):
+    if not _flag(got, "is_adam"):
+        return [f"expected a torch.optim.Adam, got {_str(got, 'type')}"]
+    errors = []
+    lrs, b1, b2 = got["lrs"], got["beta1"], got["beta2"]
+    if not np.allclose(lrs, 1e-3, rtol=1e-9, atol=0):
+        errors.append(f"learning rate: expected 0.001, got {', '.join(f'{v:g}' for v in lrs)}")
+    if not (np.allclose(b1, 0.5, rtol=1e-9, atol=0) and np.allclose(b2, 0.999, rtol=1e-9, atol=0)):
+        pairs = ", ".join(f"({a:g}, {b:g})" for a, b in zip(b1, b2))
+        errors.append(f"betas: expected (0.5, 0.999), got {pairs}")
+    if np.any(np.asarray(got["weight_decay"]) != 0):
+        errors.append(f"weight_decay: expected 0, got {got['weight_decay'].tolist()}")
+    if not _flag(got, "covers_all"):
+        errors.append("the optimizer does not hold all of model.parameters()")
+    if not _flag(got, "only_model"):
+        errors.append("the optimizer holds tensors that are not the model's parameters")
+    return errors
+
+
+# --------------------------------------------------------------------------- train_gan
+
+def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, seed=0):
+    """Run the student's train_gan on tiny instrumented models; return what it did.
+
+    D and G are small but real networks whose forward passes, the loss functions
+    passed in and the two optimizers record every event. ``sample_noise`` is the
+    reference one for the duration, so the student's own is graded separately.
+    """
+    import torch
+    import torch.nn as nn
+
+    module = env.module(GAN)
+    rnd = env.randomizer
+    dev = torch.device(env.device)
+    env.seed(seed)
+    batches = [(rnd.rand((batch, 3, 32, 32)), torch.zeros(batch, dtype=torch.int64)) for _ in range(n_batches)]
+    events: list[tuple] = []
+
+    class ProbeD(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(3, 4, 4, stride=4), nn.LeakyReLU(0.01), nn.Flatten(),
+                                      nn.Linear(4 * 8 * 8, 1))
+
+        def forward(self, x):
+            kind = "other"
+            cpu = x.detach().float().cpu()
+            for xb, _ in batches:
+                if cpu.shape == xb.shape:
+                    if torch.allclose(cpu, 2 * xb - 1, atol=1e-6):
+                        kind = "real_scaled"
+                    elif torch.allclose(cpu, xb, atol=1e-6):
+                        kind = "real_unscaled"
+            events.append(("D", kind, tuple(x.shape)))
+            return self.body(x)
+
+    class ProbeG(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(noise, 3 * 8 * 8), nn.Tanh())
+            self.inputs: list = []
+
+        def forward(self, z):
+            self.inputs.append(z.detach().float().cpu().clone())
+            y = self.body(z).reshape(-1, 3, 8, 8)
+            y = torch.nn.functional.interpolate(y, scale_factor=4, mode="nearest")  # (B, 3, 32, 32)
+            events.append(("G", "z", tuple(z.shape)))
+            return y
+
+    D, G = ProbeD().to(dev), ProbeG().to(dev)
+    d_params, g_params = list(D.parameters()), list(G.parameters())
+    expected = {}
+
+    def grads_of(loss, params):
+        found = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        return [None if g is None else g.detach().clone() for g in found]
+
+    def d_loss(logits_real, logits_fake):
+        loss = (reference_bce(logits_real, torch.ones_like(logits_real))
+                + reference_bce(logits_fake, torch.zeros_like(logits_fake)))
+        reaches_g = loss.requires_grad and any(g is not None for g in grads_of(loss, g_params))
+        expected["D"] = grads_of(loss, d_params) if loss.requires_grad else None
+        events.append(("dloss", "reaches_G" if reaches_g else "detached", ()))
+        return loss
+
+    def g_loss(logits_fake):
+        loss = reference_bce(logits_fake, torch.ones_like(logits_fake))
+        grads = grads_of(loss, g_params) if loss.requires_grad else [None] * len(g_params)
+        expected["G"] = grads
+        events.append(("gloss", "reaches_G" if any(g is not None for g in grads) else "no_G", ()))
+        return loss
+
+    class ProbeSGD(torch.optim.SGD):
+        def __init__(self, params, name, own):
+            super().__init__(params, lr=0.01)
+            self.name, self.own = name, own
+
+        def zero_grad(self, set_to_none=True):
+            events.append((self.name + "_solver", "zero_grad", ()))
+            return super().zero_grad(set_to_none)
+
+        def step(self, closure=None):
+            want = expected.get(self.name)
+            if want is None:
+                verdict = "no_loss"
+            else:
+                worst = 0.0
+                for p, g in zip(self.own, want):
+                    have = p.grad if p.grad is not None else torch.zeros_like(p)
+                    ref = g if g is not None else torch.zeros_like(p)
+                    scale = float(ref.abs().max()) + 1e-8
+                    worst = max(worst, float((have - ref).abs().max()) / scale)
+                verdict = "grad_ok" if worst <= GRAD_RTOL else f"grad_off:{worst:.3g}"
+            events.append((self.name + "_solver", "step", verdict))
+            return super().step(closure)
+
+    D_solver, G_solver = ProbeSGD(d_params, "D", d_params), ProbeSGD(g_params, "G", g_params)
+    env.seed(seed + 1)
+
+    def reference_noise(batch_size, dim, device=None):
+        return 2 * rnd.rand((batch_size, dim), device=device) - 1
+
+    with patched(module, sample_noise=reference_noise):
+        result = module.train_gan(D, G, D_solver, G_solver, d_loss, g_loss, batches,
+                                  show_every=show_every, batch_size=batch, noise_size=noise,
+                                  num_epochs=epochs, device=dev)
+    return summarize(events, result, G.inputs, batch, noise, seed + 1, env, n_batches * epochs, show_every)
+
+
+def summarize(events, result, g_inputs, batch, noise, noise_seed, env, full_iters, show_every):
+    """Split the event log into iterations (each ends with a G step) and judge each."""
+    import torch
+
+    out = {}
+    d_steps = [e for e in events if e[0] == "D_solver" and e[1] == "step"]
+    g_steps = [e for e in events if e[0] == "G_solver" and e[1] == "step"]
+    out["d_steps"], out["g_steps"] = len(d_steps), len(g_steps)
+    out["full_iters"] = full_iters
+    out["d_grad_ok"] = sum(e[2] == "grad_ok" for e in d_steps)
+    out["g_grad_ok"] = sum(e[2] == "grad_ok" for e in g_steps)
+    out["d_grad_msg"] = next((e[2] for e in d_steps if e[2] != "grad_ok"), "")
+    out["g_grad_msg"] = next((e[2] for e in g_steps if e[2] != "grad_ok"), "")
+    out["dloss_calls"] = sum(e[0] == "dloss" for e in events)
+    out["gloss_calls"] = sum(e[0] == "gloss" for e in events)
+    out["dloss_reaches_G"] = sum(e[0] == "dloss" and e[1] == "reaches_G" for e in events)
+    out["gloss_no_G"] = sum(e[0] == "gloss" and e[1] == "no_G" for e in events)
+    out["real_scaled"] = sum(e[0] == "D" and e[1] == "real_scaled" for e in events)
+    out["real_unscaled"] = sum(e[0] == "D" and e[1] == "real_unscaled" for e in events)
+    # order: within each iteration the D step comes before the G step
+    steps = [e[0] for e in events if e[1] == "step"]
+    out["order_ok"] = steps == ["D_solver", "G_solver"] * (len(steps) // 2) and len(steps) % 2 == 0
+    # noise: every G input is one of the randomizer's draws of shape (batch, noise), in order
+    env.seed(noise_seed)
+    draws = [2 * env.randomizer.rand((batch, noise)) - 1 for _ in range(max(1, len(g_inputs)))]
+    matched, k = 0, 0
+    for z in g_inputs:
+        while k < len(draws) and not (z.shape == draws[k].shape and torch.allclose(z, draws[k], atol=1e-6)):
+            k += 1
+        if k < len(draws):
+            matched += 1
+            k += 1
+    out["g_calls"], out["g_inputs_from_noise"] = len(g_inputs), matched
+    out["g_input_shape_ok"] = all(tuple(z.shape) == (batch, noise) for z in g_inputs)
+    # snapshots
+    out["is_list"] = isinstance(result, list)
+    snaps = list(result) if isinstance(result, (list, tuple)) else []
+    out["n_snapshots"] = len(snaps)
+    out["want_snapshots"] = (full_iters + show_every - 1) // show_every
+    out["snapshots_numpy"] = all(isinstance(s, np.ndarray) for s in snaps)
+    out["snapshot_shapes_ok"] = all(isinstance(s, np.ndarray) and s.ndim == 4 and s.shape[1:] == (3, 32, 32)
+                                    and 1 <= s.shape[0] <= batch for s in snaps)
+    out["snapshot_range_ok"] = all(isinstance(s, np.ndarray) and s.size and np.isfinite(s).all()
+                                   and s.min() >= 0 and s.max() <= 1 for s in snaps)
+    return out
+
+
+def run_train_gan(**kwargs):
+    return lambda env: train_gan_probe(env, **kwargs)
+
+
+def verify_real_images(got, ans):
+    errors = []
+    if _int(got, "real_scaled") == 0:
+        if _int(got, "real_unscaled") > 0:
+            return ["D was given the real images as loaded, in [0, 1]; the networks work in [-1, 1]: "
+                    "pass preprocess_img(x) = 2 * x - 1 to D"]
+        return ["D never saw the real batch rescaled to [-1, 1] (2 * x - 1)"]
+    if _int(got, "real_unscaled") > 0:
+        errors.append("D also saw real images in [0, 1]: every real batch must be rescaled with 2 * x - 1")
+    if _int(got, "real_scaled") < _int(got, "full_iters"):
+        errors.append(f"D saw {_int(got, 'real_scaled')} rescaled real batches in "
+                      f"{_int(got, 'full_iters')} iterations: one per iteration")
+    return errors
+
+
+def verify_detached(got, ans):
+    if _int(got, "dloss_calls") == 0:
+        return ["train_gan never called the discriminator_loss it was given"]
+    n = _int(got, "dloss_reaches_G")
+    if n:
+        return [f"in {n} of {_int(got, 'dloss_calls')} discriminator steps the loss reaches G's parameters: "
+                "feed D `fake_images.detach()` (or make them under torch.no_grad()) so that the "
+                "discriminator step trains D only"]
+    return []
+
+
+def _steps_msgs(got, who, want):
+    steps = _int(got, f"{who.lower()}_steps")
+    msgs = []
+    if steps != want:
+        msgs.append(f"{who}_solver.step() was called {steps} times in {want} iterations: once per iteration")
+    return msgs
+
+
+def verify_d_step(got, ans):
+    want = _int(got, "full_iters")
+    if _int(got, "dloss_calls") == 0:
+        return ["train_gan never called the discriminator_loss it was given (use the argument, "
+                "not the module's function of the same name)"]
+    errors = _steps_msgs(got, "D", want)
+    ok, steps = _int(got, "d_grad_ok"), _int(got, "d_steps")
+    if steps and ok < steps:
+        errors.append(f"at {steps - ok} of {steps} D_solver.step() calls, D's gradients were not those of "
+                      f"that step's discriminator loss ({_str(got, 'd_grad_msg')}): call D_solver.zero_grad() "
+                      "before d_total_error.backward(), and step D before computing the generator loss")
+    if not _flag(got, "order_ok"):
+        errors.append("the steps are out of order: each iteration is one D step, then one G step")
+    return errors
+
+
+def verify_g_step(got, ans):
+    want = _int(got, "full_iters")
+    if _int(got, "gloss_calls") == 0:
+        return ["train_gan never called the generator_loss it was given (use the argument, "
+                "not the module's function of the same name)"]
+    errors = _steps_msgs(got, "G", want)
+    if _int(got, "gloss_no_G"):
+        errors.append(f"in {_int(got, 'gloss_no_G')} generator steps the loss does not reach G's parameters: "
+                      "the generator step must use fakes that are NOT detached")
+    ok, steps = _int(got, "g_grad_ok"), _int(got, "g_steps")
+    if steps and ok < steps and not _int(got, "gloss_no_G"):
+        errors.append(f"at {steps - ok} of {steps} G_solver.step() calls, G's gradients were not those of "
+                      f"that step's generator loss ({_str(got, 'g_grad_msg')}): call G_solver.zero_grad() "
+                      "before g_error.backward()")
+    return errors
+
+
+def verify_noise_use(got, ans):
+    calls, matched = _int(got, "g_calls"), _int(got, "g_inputs_from_noise")
+    if calls == 0:
+        return ["G was never called"]
+    errors = []
+    if not _flag(got, "g_input_shape_ok"):
+        errors.append("G's input must be sample_noise(batch_size, noise_size): shape (batch_size, noise_size)")
+    elif matched < calls:
+        errors.append(f"{calls - matched} of G's {calls} inputs did not come from sample_noise(batch_size, "
+                      "noise_size, device=device): take the noise from sample_noise, not torch.rand/randn")
+    return errors
+
+
+def verify_snapshots(got, ans):
+    if not _flag(got, "is_list"):
+        return ["train_gan must return a list of image batches"]
+    errors = []
+    n, want = _int(got, "n_snapshots"), _int(got, "want_snapshots")
+    if n != want:
+        errors.append(f"expected {want} snapshots (iterations 0, show_every, 2 * show_every, ...), got {n}")
+    if n and not _flag(got, "snapshots_numpy"):
+        errors.append("snapshots must be numpy arrays (.detach().cpu().numpy())")
+    elif n and not _flag(got, "snapshot_shapes_ok"):
+        errors.append("each snapshot must have shape (up to 16, 3, 32, 32)")
+    elif n and not _flag(got, "snapshot_range_ok"):
+        errors.append("snapshot images must be finite and in [0, 1] (deprocess_img)")
+    return errors
+
+
+TRAIN_CALL = ("train_gan on small instrumented D, G, SGD optimizers and loss functions; a list of 3 batches "
+              "of 4 images (3, 32, 32) in [0, 1]; batch_size=4, noise_size=8, num_epochs=2, show_every=2")
+
+
+def train_checks():
+    run = run_train_gan()
+    spec = [
+        ("real_images", "train_gan: D sees the real images rescaled to [-1, 1]", 1, verify_real_images),
+        ("detached", "train_gan: the discriminator step does not reach G (detached fakes)", 1, verify_detached),
+        ("d_step", "train_gan: each D step zeroes, back-propagates and steps D only", 2, verify_d_step),
+        ("g_step", "train_gan: each G step zeroes, back-propagates and steps G only", 2, verify_g_step),
+        ("noise", "train_gan: G's input comes from sample_noise", 1, verify_noise_use),
+        ("snapshots", "train_gan: returns the snapshots as numpy arrays", 1, verify_snapshots),
+    ]
+    return [check(id=f"part1.train_gan.{name}", title=title, module=GAN, function="train_gan",
+                  points=points, call=TRAIN_CALL, run=run, verify=verify, needs_answers=False, timeout=120)
+            for name, title, points, verify in spec]
+
+
+CHECKS = [
+    noise_values_check(8, 96, 0, points=2),
+    check(id="part1.sample_noise.contract", title="sample_noise: shape, dtype, device and range",
+          module=GAN, function="sample_noise", points=1,
+          call="sample_noise(1, 3), sample_noise(7, 96), sample_noise(256, 5) on the device; sample_noise(2, 4)",
+          run=run_noise_contract, verify=verify_noise_contract, needs_answers=False),
+    *net_checks("discriminator"),
+    *net_checks("generator"),
+    bce_check("part1.bce_loss.values", "bce_loss: values on binary targets", (64, 1), 1, points=2),
+    bce_check("part1.bce_loss.large_logits", "bce_loss: finite and correct for logits of magnitude 100+",
+              (32, 1), 2, points=1, extra=big_logits, call_extra="; s[:16] scaled to magnitudes 100..1000",
+              hints=BIG_HINTS),
+    d_loss_check("part1.discriminator_loss.values", (64, 1), 3, points=2),
+    g_loss_check("part1.generator_loss.values", (64, 1), 4, points=2),
+    check(id="part1.get_optimizer.adam", title="get_optimizer: Adam with lr 1e-3 and betas (0.5, 0.999)",
+          module=GAN, function="get_optimizer", points=1,
+          call="get_optimizer(a small nn.Sequential)", run=run_optimizer, verify=verify_optimizer,
+          needs_answers=False),
+    *train_checks(),
+]

@@ -1,0 +1,88 @@
+"""``python -m autograder``: answers, grade, release, gradescope, book, oracle."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from pathlib import Path
+
+
+def _grade(args) -> int:
+    from .engine import grade_folder
+    from .results import failure_results, write_results
+    from .sandbox import Limits
+
+    try:
+        report = grade_folder(args.submission, device=args.device, include_hidden=not args.public_only,
+                              only=args.only,
+                              limits=Limits(time_scale=args.time_scale, memory_mb=args.memory_mb))
+    except Exception as error:  # the grader's own failure: still leave a valid results file
+        message = f"grader error: {type(error).__name__}: {error}"
+        traceback.print_exc()
+        if args.json:
+            write_results(Path(args.json), failure_results(message))
+        print(message)
+        return 2
+    if args.json:
+        report.write_json(Path(args.json))
+    if report.output:
+        print(report.output + "\n")
+    print(report.table())
+    details = report.details()
+    if details and not args.quiet:
+        print("\nWhat went wrong:\n")
+        print(details)
+    return 0
+
+
+def _answers(args) -> int:
+    from .engine import generate_answers
+
+    written = generate_answers(only=args.only)
+    for kind, path in written.items():
+        print(f"wrote {kind} answers: {path}")
+    return 0
+
+
+DELEGATED = ("release", "gradescope", "book", "oracle")
+
+
+def main(argv=None) -> int:
+    from .sandbox import Limits
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        # These commands parse their own options (argparse.REMAINDER drops a leading --flag).
+        return int(importlib.import_module(f"autograder.{argv[0]}").main(argv[1:]) or 0)
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    grade = sub.add_parser("grade", help="grade a submission folder or zip")
+    grade.add_argument("submission", type=Path)
+    grade.add_argument("--json", help="write Gradescope's results.json here")
+    grade.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    grade.add_argument("--only", help="comma-separated check-id prefixes, e.g. part1")
+    grade.add_argument("--public-only", action="store_true", help="skip the hidden checks")
+    grade.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit")
+    grade.add_argument("--memory-mb", type=int, default=Limits().memory_mb,
+                       help="memory budget of the student's code, in MB")
+    grade.add_argument("--quiet", action="store_true", help="print the table only")
+    grade.set_defaults(func=_grade)
+
+    answers = sub.add_parser("answers", help="regenerate the stored answers from source/hw4")
+    answers.add_argument("--only", help="regenerate only these check-id prefixes")
+    answers.set_defaults(func=_answers)
+
+    for name, text in (("release", "build release/hw4 from source/hw4"),
+                       ("gradescope", "build the Gradescope autograder zip"),
+                       ("book", "build the course book (--instructor: with the theory solutions)"),
+                       ("oracle", "train and export the oracle generator")):
+        sub.add_parser(name, help=text + f" (python -m autograder {name} --help)")
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

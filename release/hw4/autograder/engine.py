@@ -1,0 +1,269 @@
+"""Grading: build a clean work folder, run the checks in the sandbox, judge, report.
+
+The process that runs this module never imports student code (nor torch): it
+copies the provided files from the release, overlays the whitelisted student
+files, lets :mod:`autograder.sandbox` run the checks in child processes and
+compares what came back with the stored answers.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import tempfile
+import time
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from . import npzio
+from .checks import all_checks
+from .checks.api import Check, View
+from .compare import judge
+from .results import Report
+from .sandbox import Limits, run_checks
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_ROOT.parent
+STUDENT_MODULES = (
+    "part1_gans/gan_pytorch.py",
+    "part2_diffusion/noise_scheduler.py",
+    "part2_diffusion/diffusion_model.py",
+    "part2_diffusion/image_gen.py",
+)
+NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
+SUBMITTED = STUDENT_MODULES + NOTEBOOKS
+MAX_FILE_BYTES = 20 * 2**20
+
+
+class SubmissionError(Exception):
+    pass
+
+
+def provided_root() -> Path:
+    """Where the provided (non-student) files come from: the release, else source."""
+    override = os.environ.get("HW4_PROVIDED")
+    if override:
+        return Path(override)
+    # In the student release the package sits inside hw4/ itself.
+    for candidate in (REPO_ROOT / "release" / "hw4", REPO_ROOT / "source" / "hw4", REPO_ROOT):
+        if (candidate / "randomizer.py").is_file():
+            return candidate
+    raise SubmissionError("no release/hw4 or source/hw4 folder with the provided files")
+
+
+def provided_files(root: Path) -> dict[str, bytes]:
+    """Every provided .py file (not the student modules, not the autograder copy)."""
+    files = {}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel in STUDENT_MODULES or rel.split("/")[0] in ("autograder", "__pycache__") \
+                or "/__pycache__/" in rel or ".ipynb_checkpoints" in rel:
+            continue
+        data = path.read_bytes()
+        if b"### BEGIN SOLUTION" in data:
+            raise SubmissionError(f"provided file {rel} contains a solution fence")
+        files[rel] = data
+    return files
+
+
+def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
+    """The whitelisted student files of a folder or zip, and notes for the student.
+
+    Accepts the files at their paths relative to ``hw4/`` or inside one extra
+    enclosing folder (as zip tools often add). Links and oversized files are refused.
+    """
+    path = Path(path)
+    notes: list[str] = []
+    entries: dict[str, bytes] = {}
+    if path.is_dir():
+        for item in sorted(path.rglob("*")):
+            rel = item.relative_to(path).as_posix()
+            if item.is_symlink():
+                if any(rel.endswith(s) for s in SUBMITTED):
+                    notes.append(f"{rel}: links are not accepted; upload the file itself")
+                continue
+            if item.is_file() and any(rel == s or rel.endswith("/" + s) for s in SUBMITTED):
+                if item.stat().st_size > MAX_FILE_BYTES:
+                    notes.append(f"{rel}: larger than {MAX_FILE_BYTES >> 20} MB, ignored")
+                    continue
+                entries[rel] = item.read_bytes()
+    elif path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                rel = PurePosixPath(info.filename).as_posix()
+                if info.is_dir() or not any(rel == s or rel.endswith("/" + s) for s in SUBMITTED):
+                    continue
+                if ".." in PurePosixPath(rel).parts or rel.startswith("/"):
+                    notes.append(f"{rel}: unsafe path in the zip, ignored")
+                    continue
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    notes.append(f"{rel}: links are not accepted; upload the file itself")
+                    continue
+                if info.file_size > MAX_FILE_BYTES:
+                    notes.append(f"{rel}: larger than {MAX_FILE_BYTES >> 20} MB, ignored")
+                    continue
+                with archive.open(info) as member:
+                    data = member.read(MAX_FILE_BYTES + 1)
+                if len(data) > MAX_FILE_BYTES:
+                    notes.append(f"{rel}: larger than {MAX_FILE_BYTES >> 20} MB, ignored")
+                    continue
+                entries[rel] = data
+    elif not path.exists():
+        raise SubmissionError(f"submission not found: {path}")
+    else:
+        raise SubmissionError(f"submission must be a folder or a .zip file: {path}")
+
+    chosen: dict[str, bytes] = {}
+    for wanted in SUBMITTED:
+        exact = [rel for rel in entries if rel == wanted]
+        nested = [rel for rel in entries if rel.endswith("/" + wanted) and rel.count("/") == wanted.count("/") + 1]
+        pick = exact or nested
+        if pick:
+            chosen[wanted] = entries[sorted(pick)[0]]
+            if len(pick) > 1:
+                notes.append(f"{wanted}: found {len(pick)} copies, graded {sorted(pick)[0]}")
+        elif any(rel.endswith("/" + wanted) for rel in entries):
+            deep = sorted(rel for rel in entries if rel.endswith("/" + wanted))[0]
+            notes.append(f"{wanted}: found only at {deep}, which is nested too deeply; "
+                         "zip the hw4 folder's contents (or the hw4 folder itself)")
+    missing = [m for m in STUDENT_MODULES if m not in chosen]
+    if missing:
+        notes.append("missing from the submission (their checks score 0): " + ", ".join(missing))
+    return chosen, notes
+
+
+def build_workspace(student: dict[str, bytes], dest: Path, provided: Path | None = None) -> Path:
+    """A fresh hw4 folder: provided files from the release plus the student's files."""
+    hw4 = dest / "hw4"
+    files = provided_files(provided or provided_root())
+    files.update(student)
+    for rel, data in files.items():
+        target = hw4 / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    for folder in [dest, *[p for p in hw4.rglob("*") if p.is_dir()], hw4]:
+        os.chmod(folder, 0o755)
+    for item in hw4.rglob("*"):
+        if item.is_file():
+            os.chmod(item, 0o644)
+    return hw4
+
+
+def select_checks(only: str | None = None, include_hidden: bool = True,
+                  function: str | None = None, hidden_only: bool = False) -> list[Check]:
+    chosen = all_checks(include_hidden or hidden_only)
+    if hidden_only:
+        chosen = [c for c in chosen if c.hidden]
+    if only:
+        prefixes = [p.strip() for p in only.split(",") if p.strip()]
+        chosen = [c for c in chosen if any(c.id == p or c.id.startswith(p.rstrip(".") + ".") for p in prefixes)]
+    if function:
+        chosen = [c for c in chosen if c.function == function or c.function.split(".")[-1] == function]
+    return chosen
+
+
+def answers_dir() -> Path:
+    return Path(os.environ.get("HW4_ANSWERS_DIR") or PACKAGE_ROOT / "answers")
+
+
+def answer_path(hidden: bool) -> Path:
+    return answers_dir() / ("hidden.npz" if hidden else "public.npz")
+
+
+def load_answers(include_hidden: bool = True) -> dict[str, View]:
+    """Stored answers, grouped by check id."""
+    grouped: dict[str, dict[str, np.ndarray]] = {}
+    for hidden in ((False, True) if include_hidden else (False,)):
+        path = answer_path(hidden)
+        if not path.exists():
+            continue
+        for name, array in npzio.load(path).items():
+            cid, _, key = name.partition("/")
+            grouped.setdefault(cid, {})[key] = array
+    views = {}
+    for cid, arrays in grouped.items():
+        meta = npzio.from_json_array(arrays.pop("__meta__")) if "__meta__" in arrays else {}
+        views[cid] = View(arrays, meta)
+    return views
+
+
+def protect_secrets() -> None:
+    """As root, make the answers and the reference unreadable to the sandbox user."""
+    if os.geteuid() != 0:
+        return
+    for secret in (answers_dir(), REPO_ROOT / "source"):
+        if secret.exists():
+            os.chmod(secret, 0o700)
+
+
+def grade_folder(submission, device: str = "cpu", include_hidden: bool = True,
+                 only: str | None = None, function: str | None = None,
+                 limits: Limits | None = None, hidden_only: bool = False) -> Report:
+    """Grade a folder or zip of student files. Never raises for bad submissions.
+
+    ``only``: comma-separated check-id prefixes; ``function``: the graded function's
+    name; ``hidden_only``: just the hidden checks (nbgrader's hidden test cells).
+    """
+    started = time.monotonic()
+    checks = select_checks(only, include_hidden, function, hidden_only)
+    report = Report()
+    try:
+        student, notes = read_submission(Path(submission))
+    except SubmissionError as error:
+        student, notes = {}, [str(error)]
+    protect_secrets()
+    answers = load_answers(include_hidden)
+    workdir = Path(tempfile.mkdtemp(prefix="hw4-grade-"))
+    try:
+        hw4 = build_workspace(student, workdir)
+        outcomes = run_checks(hw4, checks, device=device, limits=limits, workdir=workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for check in checks:
+        verdict = judge(check, outcomes[check.id], answers.get(check.id), device)
+        report.tests.append({
+            "id": check.id, "name": check.title, "function": check.function,
+            "score": verdict.score, "max_score": verdict.max_score,
+            "status": "passed" if verdict.passed else "failed",
+            "output": verdict.output, "visibility": check.visibility,
+        })
+    report.output = "\n".join(notes)
+    report.execution_time = time.monotonic() - started
+    return report
+
+
+def generate_answers(source: Path | None = None, only: str | None = None) -> dict[str, Path]:
+    """Run every check on the reference and store its outputs (public and hidden).
+
+    With ``only``, the other checks' stored answers are kept as they are.
+    """
+    source = Path(source or REPO_ROOT / "source" / "hw4")
+    checks = select_checks(only, include_hidden=True)
+    outcomes = run_checks(source, checks, device="cpu", drop_privileges=False,
+                          limits=Limits(memory_mb=0, rss_mb=16384, time_scale=4.0))
+    failures = {cid: o.error for cid, o in outcomes.items() if o.error is not None}
+    if failures:
+        lines = "\n".join(f"  {cid}: {err}" for cid, err in failures.items())
+        raise RuntimeError(f"the reference fails {len(failures)} check(s):\n{lines}")
+    selected = {c.id for c in checks}
+    written = {}
+    answers_dir().mkdir(parents=True, exist_ok=True)
+    for hidden in (False, True):
+        path = answer_path(hidden)
+        arrays = {}
+        if path.exists() and only:
+            arrays = {name: a for name, a in npzio.load(path).items() if name.partition("/")[0] not in selected}
+        for check in checks:
+            if check.hidden != hidden:
+                continue
+            outcome = outcomes[check.id]
+            for key, array in outcome.arrays.items():
+                arrays[f"{check.id}/{key}"] = array
+            arrays[f"{check.id}/__meta__"] = npzio.json_array(outcome.meta)
+        npzio.save(path, arrays)
+        written["hidden" if hidden else "public"] = path
+    return written
+

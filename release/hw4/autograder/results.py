@@ -1,0 +1,115 @@
+"""The grading report: Gradescope's results.json and a readable table."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Gradescope's results.json, the fields this grader writes.
+RESULTS_SCHEMA = {
+    "type": "object",
+    "required": ["score", "execution_time", "tests"],
+    "properties": {
+        "score": {"type": "number", "minimum": 0},
+        "execution_time": {"type": "number", "minimum": 0},
+        "output": {"type": "string"},
+        "visibility": {"enum": ["visible", "hidden", "after_due_date", "after_published"]},
+        "stdout_visibility": {"enum": ["visible", "hidden", "after_due_date", "after_published"]},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "score", "max_score", "status", "output", "visibility"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "score": {"type": "number", "minimum": 0},
+                    "max_score": {"type": "number", "minimum": 0},
+                    "status": {"enum": ["passed", "failed"]},
+                    "output": {"type": "string"},
+                    "visibility": {"enum": ["visible", "hidden", "after_due_date", "after_published"]},
+                    "number": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass
+class Report:
+    tests: list[dict] = field(default_factory=list)
+    execution_time: float = 0.0
+    output: str = ""
+
+    @property
+    def score(self) -> float:
+        return round(sum(t["score"] for t in self.tests), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t["max_score"] for t in self.tests), 6)
+
+    def failed_ids(self) -> set[str]:
+        return {t["id"] for t in self.tests if t["score"] < t["max_score"]}
+
+    def passed_ids(self) -> set[str]:
+        return {t["id"] for t in self.tests if t["score"] >= t["max_score"]}
+
+    def by_id(self) -> dict[str, dict]:
+        return {t["id"]: t for t in self.tests}
+
+    def to_gradescope(self) -> dict:
+        tests = [{key: t[key] for key in ("name", "score", "max_score", "status", "output", "visibility")}
+                 | {"number": t["id"]} for t in self.tests]
+        return {
+            "score": self.score,
+            "execution_time": round(self.execution_time, 2),
+            "output": self.output,
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": tests,
+        }
+
+    def write_json(self, path: Path) -> None:
+        write_results(Path(path), self.to_gradescope())
+
+    def table(self, width: int = 100) -> str:
+        lines = [f"{'check':<{width - 22}} {'points':>9}  result"]
+        lines.append("-" * width)
+        for t in self.tests:
+            mark = "ok" if t["status"] == "passed" else "FAIL"
+            shown = t["name"] if len(t["name"]) <= width - 24 else t["name"][: width - 27] + "..."
+            hidden = " (hidden)" if t["visibility"] != "visible" else ""
+            lines.append(f"{shown:<{width - 22}} {t['score']:>4g}/{t['max_score']:<4g}  {mark}{hidden}")
+        lines.append("-" * width)
+        lines.append(f"{'total':<{width - 22}} {self.score:>4g}/{self.max_score:<4g}")
+        return "\n".join(lines)
+
+    def details(self) -> str:
+        """The failure messages, one block per failed check."""
+        blocks = [t["output"] for t in self.tests if t["status"] != "passed"]
+        return "\n\n".join(blocks)
+
+
+def validate(results: dict) -> None:
+    import jsonschema
+
+    jsonschema.validate(results, RESULTS_SCHEMA)
+
+
+def write_results(path: Path, results: dict) -> None:
+    """Validate and write atomically; the file is always complete or absent."""
+    validate(results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=2))
+    os.replace(tmp, path)
+
+
+def failure_results(message: str) -> dict:
+    """What to write when grading itself could not finish."""
+    return {"score": 0.0, "execution_time": 0.0, "output": message, "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": [{"name": "autograder", "score": 0.0, "max_score": 0.0, "status": "failed",
+                       "output": message, "visibility": "visible"}]}

@@ -1,0 +1,1 @@
+"""Part 2: denoising diffusion (DDPM) with classifier-free guidance."""
