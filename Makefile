@@ -10,7 +10,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 CACHED_VENV := $(VENV_CACHE)/venv-$(REQ_HASH)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv demo test release answers gradescope book book-instructor bench gpu-check clean
+.PHONY: help venv demo test release answers gradescope book book-instructor oracle bench gpu-check clean
 
 help:
 	@echo "make demo        set up, build release + Gradescope zip, grade reference and release"
@@ -20,6 +20,7 @@ help:
 	@echo "make gradescope  build autograder.zip for Gradescope"
 	@echo "make book        build the student course book (assignments/_build/html)"
 	@echo "make book-instructor  the book with the theory solutions (instructors only)"
+	@echo "make oracle      train and export the oracle generator (once, on a GPU)"
 	@echo "make bench       grader and model benchmarks on one core"
 	@echo "make gpu-check   CUDA tests and benchmarks (needs a GPU)"
 
@@ -61,6 +62,9 @@ book: venv
 
 book-instructor: venv
 	$(PY) -m autograder book --instructor
+
+oracle: venv
+	$(PY) -m autograder oracle --data-dir data --download --epochs 10 --out oracle_generator.pt
 
 bench: venv
 	$(PY) -m autograder.bench
