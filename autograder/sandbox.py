@@ -175,9 +175,11 @@ class _Child:
         return [line.decode("utf-8", "replace")[:500] for line in complete]
 
     def close(self, user) -> int:
+        code = self.process.poll()  # the child's own exit status, before any clean-up kill
         kill_all(self.process.pid, user[0] if user else None)
         try:
-            code = self.process.wait(timeout=10)
+            waited = self.process.wait(timeout=10)
+            code = waited if code is None else code
         except subprocess.TimeoutExpired:
             code = -9
         os.close(self.read_fd)

