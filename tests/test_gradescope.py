@@ -28,7 +28,7 @@ def autograder_zip(tmp_path_factory) -> Path:
 
 
 # Lines the contract itself spells out (SPEC section 3), which checks may use too.
-CONTRACT_LINES = {"null = torch.zeros_like(cond)"}
+CONTRACT_LINES = {"null = torch.zeros_like(cond)", "net = self.sampling_net"}
 
 
 def _solution_lines() -> set[str]:
