@@ -21,6 +21,7 @@ TARGET_MB = 700.0
 _PROBE = r"""
 import json, resource, sys, time
 from autograder.engine import grade_folder
+from autograder import sandbox
 started = time.perf_counter()
 report = grade_folder(sys.argv[1], device="cpu")
 wall = time.perf_counter() - started
@@ -29,6 +30,7 @@ print(json.dumps({
     "score": report.score, "max_score": report.max_score, "checks": len(report.tests),
     "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "child_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    "child_anon_mb": sandbox.PEAK_ANON_KB[0] / 1024,
 }))
 """
 
@@ -53,8 +55,10 @@ def main(argv=None) -> int:
           f"{verdict(figures['parent_peak_mb'] <= TARGET_MB)})")
     print(f"  child peak RSS   {figures['child_peak_mb']:.0f} MB (target <= {TARGET_MB:.0f} MB: "
           f"{verdict(figures['child_peak_mb'] <= TARGET_MB)})")
-    print("  (RSS includes the mapped torch libraries: the CUDA build used here maps far more than\n"
-          "   the CPU build that the Gradescope image installs)")
+    print(f"  child peak anon  {figures['child_anon_mb']:.0f} MB (sampled every 0.25 s: the memory the child "
+          "allocated itself)")
+    print("  (peak RSS includes the mapped torch libraries: the CUDA build used here maps far more\n"
+          "   than the CPU build that the Gradescope image installs)")
     try:
         from autograder import bench_diffusion
     except ImportError:
