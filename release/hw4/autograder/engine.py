@@ -36,6 +36,8 @@ STUDENT_MODULES = (
 NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
 SUBMITTED = STUDENT_MODULES + NOTEBOOKS
 MAX_FILE_BYTES = 20 * 2**20
+# Spelled in two parts so that this file itself never contains the fence.
+SOLUTION_FENCE = ("### BEGIN " + "SOLUTION").encode()
 
 
 class SubmissionError(Exception):
@@ -63,7 +65,7 @@ def provided_files(root: Path) -> dict[str, bytes]:
                 or "/__pycache__/" in rel or ".ipynb_checkpoints" in rel:
             continue
         data = path.read_bytes()
-        if b"### BEGIN SOLUTION" in data:
+        if SOLUTION_FENCE in data:
             raise SubmissionError(f"provided file {rel} contains a solution fence")
         files[rel] = data
     return files

@@ -20,6 +20,9 @@ import sys
 import traceback
 from pathlib import Path
 
+# Imported now: after privileges are dropped the package folder may be unreadable.
+from autograder import npzio
+
 MAX_ELEMENTS = 8_000_000
 MAX_STRING = 10_000
 # Modules a student file may import; imported before privileges are dropped, so
@@ -159,8 +162,6 @@ def to_plain(value, device_type: str):
 
 
 def run_one(check, env, out_dir: Path, device_type: str) -> None:
-    from autograder import npzio
-
     arrays, meta, error = {}, {}, None
     try:
         outputs = check.run(env)

@@ -28,6 +28,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 STARTUP_TIMEOUT = 180.0      # importing torch on a slow, shared CPU
 IMPORT_TIMEOUT = 60.0        # importing one student module
 POLL_SECONDS = 0.1
+# Largest anonymous resident memory seen for one child (all its processes), in kB,
+# sampled by the memory watchdog; read by `make bench`.
+PEAK_ANON_KB = [0]
 
 
 @dataclass
@@ -175,9 +178,11 @@ class _Child:
         return [line.decode("utf-8", "replace")[:500] for line in complete]
 
     def close(self, user) -> int:
+        code = self.process.poll()  # the child's own exit status, before any clean-up kill
         kill_all(self.process.pid, user[0] if user else None)
         try:
-            code = self.process.wait(timeout=10)
+            waited = self.process.wait(timeout=10)
+            code = waited if code is None else code
         except subprocess.TimeoutExpired:
             code = -9
         os.close(self.read_fd)
@@ -243,7 +248,9 @@ def _run_child(hw4, pending, device, limits, user, workdir, outcomes) -> None:
                 break
             if now - last_memory_poll > 0.25 and ready:
                 last_memory_poll = now
-                used_mb = resident_kb(child.process.pid, user[0] if user else None) / 1024
+                used_kb = resident_kb(child.process.pid, user[0] if user else None)
+                PEAK_ANON_KB[0] = max(PEAK_ANON_KB[0], used_kb)
+                used_mb = used_kb / 1024
                 if used_mb > limits.rss_mb:
                     failure = f"used more than {limits.rss_mb} MB of memory"
                     break
