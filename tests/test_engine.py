@@ -31,16 +31,21 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs t
 
 def _fixture_environment(answers: Path) -> dict[str, str]:
     return {"HW4_EXTRA_CHECKS": "tests.engine_fixture.checks", "HW4_ANSWERS_DIR": str(answers),
-            "HW4_PROVIDED": str(REFERENCE)}
+            "HW4_PROVIDED": str(answers.parent / "reference")}
 
 
 @pytest.fixture(scope="session")
 def stored_answers(tmp_path_factory):
-    answers = tmp_path_factory.mktemp("answers")
+    """The stand-in reference (with the course's own randomizer) and its answers."""
+    base = tmp_path_factory.mktemp("fixture")
+    shutil.copytree(REFERENCE, base / "reference")
+    shutil.copy(Path(__file__).resolve().parents[1] / "source" / "hw4" / "randomizer.py",
+                base / "reference" / "randomizer.py")
+    answers = base / "answers"
     with pytest.MonkeyPatch.context() as patch:
         for key, value in _fixture_environment(answers).items():
             patch.setenv(key, value)
-        generate_answers(source=REFERENCE, only="fixture")
+        generate_answers(source=base / "reference", only="fixture")
     return answers
 
 
@@ -86,7 +91,7 @@ def test_reference_gets_full_marks(grade):
 def test_answers_are_byte_for_byte_reproducible(fixture_answers, tmp_path, monkeypatch):
     before = {p.name: p.read_bytes() for p in fixture_answers.glob("*.npz")}
     monkeypatch.setenv("HW4_ANSWERS_DIR", str(tmp_path))
-    generate_answers(source=REFERENCE, only="fixture")
+    generate_answers(source=fixture_answers.parent / "reference", only="fixture")
     after = {p.name: p.read_bytes() for p in tmp_path.glob("*.npz")}
     assert before == after and set(before) == {"public.npz", "hidden.npz"}
 
@@ -364,7 +369,7 @@ def test_grading_process_never_imports_torch_or_student_code(fixture_answers, tm
     import sys
 
     probe = ("import sys; from autograder.engine import grade_folder; "
-             f"r = grade_folder({str(REFERENCE)!r}, only='fixture'); "
+             f"r = grade_folder({str(fixture_answers.parent / 'reference')!r}, only='fixture'); "
              "assert r.score == 9.0, r.details(); "
              "bad = [m for m in sys.modules if m == 'torch' or m.startswith('part1_gans') or m == 'randomizer']; "
              "assert not bad, bad")
