@@ -7,7 +7,6 @@ compares what came back with the stored answers.
 """
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import stat

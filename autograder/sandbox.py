@@ -276,8 +276,6 @@ def _run_child(hw4, pending, device, limits, user, workdir, outcomes) -> None:
                     outcomes[arg] = _collect(child.out / f"{arg}.npz")
                     current = None
                     deadline = time.monotonic() + STARTUP_TIMEOUT
-                elif word == "finished":
-                    pass
     finally:
         code = child.close(user)
     if failure is None and current is None and all(c.id in outcomes for c in pending):
