@@ -10,11 +10,12 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 CACHED_VENV := $(VENV_CACHE)/venv-$(REQ_HASH)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv demo test release answers gradescope book book-instructor oracle bench gpu-check clean
+.PHONY: help venv demo test test-fast release answers gradescope book book-instructor oracle bench gpu-check clean
 
 help:
 	@echo "make demo        set up, build release + Gradescope zip, grade reference and release"
 	@echo "make test        run the whole test suite (creates .venv if missing)"
+	@echo "make test-fast   the suite without the slow end-to-end tests (the edit loop)"
 	@echo "make release     regenerate release/hw4 from source/hw4"
 	@echo "make answers     regenerate the stored .npz answers from the reference"
 	@echo "make gradescope  build autograder.zip for Gradescope"
@@ -47,6 +48,9 @@ demo: venv
 
 test: venv
 	bash tests/run_suite.sh $(PY) $(PYTEST_WORKERS)
+
+test-fast: venv
+	bash tests/run_suite.sh $(PY) $(PYTEST_WORKERS) -m "not slow"
 
 release: venv
 	$(PY) -m autograder release
