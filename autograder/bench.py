@@ -21,16 +21,15 @@ TARGET_MB = 700.0
 _PROBE = r"""
 import json, resource, sys, time
 from autograder.engine import grade_folder
-from autograder import sandbox
 started = time.perf_counter()
-report = grade_folder(sys.argv[1], device="cpu")
+report = grade_folder(sys.argv[1], device="cpu", budget_s=float(sys.argv[2]) if len(sys.argv) > 2 else None)
 wall = time.perf_counter() - started
 print(json.dumps({
     "wall_s": wall,
     "score": report.score, "max_score": report.max_score, "checks": len(report.tests),
     "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "child_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    "child_anon_mb": sandbox.PEAK_ANON_KB[0] / 1024,
+    "child_anon_mb": report.peak_child_mb,
 }))
 """
 
@@ -44,10 +43,29 @@ def grader_benchmark(submission: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+TARGET_WORST_S = 180.0
+
+
+def looping_submission(folder: Path) -> Path:
+    """The reference with an infinite loop in every student function."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.mutants import add_infinite_loops, build_submission
+
+    return add_infinite_loops(build_submission(folder), all)
+
+
 def main(argv=None) -> int:
+    import tempfile
+
+    verdict = lambda ok: "ok" if ok else "OVER TARGET"  # noqa: E731
+    print("Grader, worst case: every student function loops forever, one core")
+    with tempfile.TemporaryDirectory() as scratch:
+        worst = grader_benchmark(looping_submission(Path(scratch) / "loops"))
+    print(f"  score            {worst['score']:g}/{worst['max_score']:g} ({worst['checks']} checks)")
+    print(f"  wall time        {worst['wall_s']:.1f} s   (target <= {TARGET_WORST_S:.0f} s: "
+          f"{verdict(worst['wall_s'] <= TARGET_WORST_S)}; Gradescope's default timeout is 600 s)")
     print("Grader, full reference, one core")
     figures = grader_benchmark(REPO_ROOT / "source" / "hw4")
-    verdict = lambda ok: "ok" if ok else "OVER TARGET"  # noqa: E731
     print(f"  score            {figures['score']:g}/{figures['max_score']:g} ({figures['checks']} checks)")
     print(f"  wall time        {figures['wall_s']:.1f} s   (target <= {TARGET_WALL_S:.0f} s: "
           f"{verdict(figures['wall_s'] <= TARGET_WALL_S)})")

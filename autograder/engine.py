@@ -7,12 +7,15 @@ compares what came back with the stored answers.
 """
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import stat
 import tempfile
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -35,6 +38,19 @@ STUDENT_MODULES = (
 NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
 SUBMITTED = STUDENT_MODULES + NOTEBOOKS
 MAX_FILE_BYTES = 20 * 2**20
+# Time limits from measurement: each check may take TIME_MULTIPLE times as long as
+# the reference did when the answers were made (on one core), and never less than
+# TIME_FLOOR_S: room for a slow but correct solution (a Python loop over the
+# elements, say) on Gradescope's half CPU.
+TIMINGS_FILE = "timings.json"
+TIME_FLOOR_S = 5.0
+TIME_MULTIPLE = 25.0
+UNMEASURED_LIMIT_S = 60.0
+# Gradescope stops an autograder after 10 minutes by default; the default budget
+# leaves room for starting Python, judging and writing results.json.
+DEFAULT_BUDGET_S = 420.0
+# Of any budget, this much is kept for judging and writing the results.
+RESULTS_RESERVE_S = 10.0
 # Spelled in two parts so that this file itself never contains the fence.
 SOLUTION_FENCE = ("### BEGIN " + "SOLUTION").encode()
 
@@ -191,6 +207,31 @@ def load_answers(include_hidden: bool = True) -> dict[str, View]:
     return views
 
 
+def timings_path() -> Path:
+    return answers_dir() / TIMINGS_FILE
+
+
+def load_timings() -> dict[str, float]:
+    """The reference's run time per check id, in seconds (empty if never measured)."""
+    try:
+        data = json.loads(timings_path().read_text())
+        return {str(k): float(v) for k, v in data.get("seconds", {}).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def time_limits(checks, timings: dict[str, float]) -> dict[str, float]:
+    """Each check's time limit in seconds: measured where possible, else its own default."""
+    limits = {}
+    for check in checks:
+        floor = TIME_FLOOR_S if check.timeout is None else check.timeout
+        if check.id in timings:
+            limits[check.id] = max(floor, TIME_MULTIPLE * timings[check.id])
+        else:
+            limits[check.id] = max(floor, UNMEASURED_LIMIT_S)
+    return limits
+
+
 def protect_secrets() -> None:
     """As root, make the answers and the reference unreadable to the sandbox user."""
     if os.geteuid() != 0:
@@ -202,11 +243,15 @@ def protect_secrets() -> None:
 
 def grade_folder(submission, device: str = "cpu", include_hidden: bool = True,
                  only: str | None = None, function: str | None = None,
-                 limits: Limits | None = None, hidden_only: bool = False) -> Report:
+                 limits: Limits | None = None, hidden_only: bool = False,
+                 budget_s: float | None = None) -> Report:
     """Grade a folder or zip of student files. Never raises for bad submissions.
 
     ``only``: comma-separated check-id prefixes; ``function``: the graded function's
-    name; ``hidden_only``: just the hidden checks (nbgrader's hidden test cells).
+    name; ``hidden_only``: just the hidden checks (nbgrader's hidden test cells);
+    ``budget_s``: wall-clock seconds for the whole run (None: no budget). The checks
+    stop ``RESULTS_RESERVE_S`` before the budget ends, and whatever had not run by
+    then fails with a message saying so.
     """
     started = time.monotonic()
     checks = select_checks(only, include_hidden, function, hidden_only)
@@ -217,12 +262,18 @@ def grade_folder(submission, device: str = "cpu", include_hidden: bool = True,
         student, notes = {}, [str(error)]
     protect_secrets()
     answers = load_answers(include_hidden)
+    timeouts = time_limits(checks, load_timings())
+    deadline = None
+    if budget_s is not None:
+        deadline = started + max(budget_s - min(RESULTS_RESERVE_S, 0.2 * budget_s), 0.0)
     workdir = Path(tempfile.mkdtemp(prefix="hw4-grade-"))
     try:
         hw4 = build_workspace(student, workdir)
-        outcomes = run_checks(hw4, checks, device=device, limits=limits, workdir=workdir)
+        outcomes = run_checks(hw4, checks, device=device, limits=limits, workdir=workdir,
+                              timeouts=timeouts, deadline=deadline, budget_s=budget_s)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    report.peak_child_mb = max((o.peak_mb for o in outcomes.values()), default=0.0)
     for check in checks:
         verdict = judge(check, outcomes[check.id], answers.get(check.id), device)
         report.tests.append({
@@ -252,6 +303,8 @@ def generate_answers(source: Path | None = None, only: str | None = None) -> dic
     selected = {c.id for c in checks}
     written = {}
     answers_dir().mkdir(parents=True, exist_ok=True)
+    write_timings({c.id: outcomes[c.id].elapsed or 0.0 for c in checks}, keep_others=bool(only))
+    written["timings"] = timings_path()
     for hidden in (False, True):
         path = answer_path(hidden)
         arrays = {}
@@ -268,3 +321,38 @@ def generate_answers(source: Path | None = None, only: str | None = None) -> dic
         written["hidden" if hidden else "public"] = path
     return written
 
+
+
+def write_timings(measured: dict[str, float], keep_others: bool = False) -> None:
+    """Store the reference's run time per check, rounded up to 10 ms (a measurement:
+    unlike the answers it differs from run to run, so it lives in its own file)."""
+    seconds = load_timings() if keep_others else {}
+    seconds.update({cid: math.ceil(max(t, 0.0) * 100) / 100 for cid, t in measured.items()})
+    document = {
+        "about": ("Seconds the reference took per check on one CPU core when the answers were made "
+                  f"(python -m autograder answers). Each check's time limit is {TIME_MULTIPLE:g} times "
+                  f"this, at least {TIME_FLOOR_S:g} s (or the check's own floor). cpu_capability: the vector instructions torch "
+                  "used; float32 kernels differ in the last bits between them, so the answers are "
+                  "byte-for-byte reproducible on a CPU of the same capability."),
+        "cpu_capability": cpu_capability(),
+        "seconds": dict(sorted(seconds.items())),
+    }
+    timings_path().write_text(json.dumps(document, indent=1) + "\n")
+
+
+def cpu_capability() -> str:
+    """torch's CPU vector capability here (e.g. AVX2, AVX512), asked in a separate
+    process so that this one never imports torch."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
+                          capture_output=True, text=True, timeout=300)
+    return done.stdout.strip() or "unknown"
+
+
+def stored_cpu_capability() -> str | None:
+    try:
+        return json.loads(timings_path().read_text()).get("cpu_capability")
+    except (OSError, ValueError, AttributeError):
+        return None

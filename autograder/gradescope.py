@@ -45,9 +45,14 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${HW4_PYTHON:-$ROOT/venv/bin/python}"
 RESULTS="$ROOT/results/results.json"
+# Seconds for the whole grading run. Keep it below the autograder timeout set in
+# Gradescope's "Autograder Settings" (10 minutes by default): checks still running
+# when the budget ends fail with a message, and results.json is written in time.
+BUDGET="${HW4_BUDGET:-420}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source" || exit 1
-"$PYTHON" -m autograder grade "$ROOT/submission" --json "$RESULTS" --device "${HW4_DEVICE:-cpu}"
+"$PYTHON" -m autograder grade "$ROOT/submission" --json "$RESULTS" --device "${HW4_DEVICE:-cpu}" \
+  --budget "$BUDGET"
 status=$?
 if [ ! -s "$RESULTS" ]; then
   printf '%s\n' '{"score": 0, "execution_time": 0, "output": "The autograder could not run. Please contact the course staff.", "tests": []}' > "$RESULTS"

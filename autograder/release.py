@@ -59,12 +59,14 @@ PUBLIC_AUTOGRADER_FILES = (
     "results.py",
     "notebook.py",
     "npzio.py",
+    "protocol.py",
     "compare.py",
     "checks/__init__.py",
     "checks/api.py",
     "checks/part1.py",
     "checks/part2.py",
     "answers/public.npz",
+    "answers/timings.json",
 )
 # Glob patterns (relative to autograder/) that never leave the instructor's copy.
 INSTRUCTOR_ONLY = (
@@ -306,6 +308,22 @@ def public_autograder_files(package: Path = PACKAGE_ROOT) -> list[str]:
     return list(PUBLIC_AUTOGRADER_FILES)
 
 
+def public_timings(package: Path = PACKAGE_ROOT) -> str:
+    """timings.json with the public checks only (the release must not name hidden ones)."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(package / "answers" / "public.npz") as archive:
+            public = {name.partition("/")[0] for name in archive.namelist()}
+        document = json.loads((package / "answers" / "timings.json").read_text())
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ReleaseError(f"answers/public.npz or answers/timings.json is unreadable ({error}): "
+                           "run `python -m autograder answers`") from None
+    document["seconds"] = {cid: t for cid, t in document.get("seconds", {}).items() if cid in public}
+    return json.dumps(document, indent=1) + "\n"
+
+
 def unclassified_autograder_files(package: Path = PACKAGE_ROOT) -> list[str]:
     """Package files in neither list (they must be classified before a release)."""
     found = []
@@ -357,7 +375,10 @@ def build_release(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT,
         for rel in public_autograder_files(package):
             target = staging / "autograder" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(package / rel, target)
+            if rel == "answers/timings.json":
+                target.write_text(public_timings(package))
+            else:
+                shutil.copyfile(package / rel, target)
         for path in staging.rglob("*"):
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         os.chmod(staging, 0o755)

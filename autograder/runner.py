@@ -1,27 +1,39 @@
-"""The child process that runs student code (``python -m autograder.runner``).
+"""The fork server that runs student code (``python -m autograder.runner --serve``).
 
-Untrusted by design: everything here can be monkeypatched by the student's code,
-so it holds no answers and decides no score. It runs the ``run`` half of each
-requested check, converts what comes back to plain arrays and writes one
-``<check id>.npz`` per check into the output folder, reporting progress on a pipe
-so that the parent can attribute a crash, a hang or an ``exit`` to one check.
+The server is started once per grading run. It imports torch and friends and the
+check declarations (while possibly still root), then waits for requests from the
+trusted parent on a Unix socket. Each request names a group of checks and brings
+the write end of a fresh progress pipe; the server forks a child for it and
+reports the child's pid and, later, its exit status. A crash or a timeout
+therefore costs a fork (milliseconds), not a fresh interpreter importing torch.
 
-Order of events: import torch and friends (while possibly still root), load the
-check declarations, drop privileges and set resource limits, and only then import
-any student module.
+The forked child is untrusted by design: it starts a session of its own, drops
+privileges, sets resource limits and only then imports any student module.
+Everything in it can be monkeypatched by the student's code, so it holds no answers
+and decides no score. It runs the ``run`` half of each requested check, converts
+what comes back to plain arrays and writes one ``<check id>.npz`` per check into
+the output folder, reporting progress (:mod:`autograder.protocol`) so that the
+parent can attribute a crash, a hang or an ``exit`` to one check.
+
+CUDA is never initialised in the server (a forked child could not use it); each
+child initialises it for itself.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import resource
+import signal
+import socket
 import sys
 import traceback
 from pathlib import Path
 
 # Imported now: after privileges are dropped the package folder may be unreadable.
 from autograder import npzio
+from autograder.protocol import Word
 
 MAX_ELEMENTS = 8_000_000
 MAX_STRING = 10_000
@@ -34,8 +46,10 @@ PRELOAD = (
     "torch.optim.swa_utils", "torch.utils.data", "torch.utils.checkpoint",
     "torchvision", "torchvision.datasets", "torchvision.transforms", "torchvision.transforms.v2",
     "torchvision.utils", "tqdm", "tqdm.auto", "scipy.io", "PIL.Image",
-    "matplotlib", "matplotlib.pyplot", "matplotlib.gridspec",
+    "matplotlib", "matplotlib.pyplot", "matplotlib.gridspec", "matplotlib.backends.backend_agg",
+    "torch._subclasses.schema_check_mode", "torch._tensor_str",
 )
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 
 class StudentError(Exception):
@@ -74,7 +88,7 @@ class Env:
             error = StudentError(f"{relpath} is missing from the submission")
             self._errors[relpath] = error
             raise error
-        self._progress(f"import {relpath}")
+        self._progress(Word.IMPORT, relpath)
         try:
             module = importlib.import_module(name)
         except BaseException as exc:  # SyntaxError, ImportError, SystemExit, ...
@@ -82,7 +96,7 @@ class Env:
             self._errors[relpath] = error
             raise error from None
         finally:
-            self._progress(f"imported {relpath}")
+            self._progress(Word.IMPORTED, relpath)
         self._modules[relpath] = module
         return module
 
@@ -188,7 +202,7 @@ def drop_privileges(uid: int, gid: int) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     except Exception:
         pass
 
@@ -220,26 +234,17 @@ def set_limits(memory_mb: int, max_processes: int, device_type: str) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="autograder.runner")
-    parser.add_argument("--hw4", required=True, type=Path)
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--scratch", required=True, type=Path)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--checks", required=True, help="comma-separated check ids")
-    parser.add_argument("--progress-fd", type=int, required=True)
-    parser.add_argument("--uid", type=int, default=-1)
-    parser.add_argument("--gid", type=int, default=-1)
-    parser.add_argument("--memory-mb", type=int, default=0)
-    parser.add_argument("--max-processes", type=int, default=0)
-    args = parser.parse_args(argv)
+def _prctl(option: int, value: int) -> None:
+    try:
+        import ctypes
 
-    progress_file = os.fdopen(args.progress_fd, "w", buffering=1)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except Exception:
+        pass
 
-    def progress(line: str) -> None:
-        progress_file.write(line + "\n")
-        progress_file.flush()
 
+def preload(device: str) -> None:
+    """Import everything a student file or a check may need, before any fork."""
     import warnings
 
     warnings.filterwarnings("ignore")
@@ -254,38 +259,115 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    if args.device.startswith("cuda"):
+    # Printing a tensor imports formatting helpers lazily: do it once now, while the
+    # interpreter's folders are still readable (a debugging print must cost nothing).
+    repr(torch.zeros(2, 2))
+    if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.zeros(1, device=args.device)  # initialise CUDA before limits apply
-    device = torch.device(args.device)
 
+
+def run_group(request: dict, progress_fd: int, stderr_fd: int) -> None:
+    """In the forked child: run one group of checks, then end the process."""
+    code = 0
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.dup2(stderr_fd, 2)
+        progress_file = os.fdopen(progress_fd, "w", buffering=1)
+
+        def progress(word: Word, argument: str = "") -> None:
+            progress_file.write(word.line(argument))
+            progress_file.flush()
+
+        scratch = Path(request["scratch"])
+        os.environ.update(HOME=str(scratch), TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch / ".mpl"))
+        import tempfile
+
+        tempfile.tempdir = None
+        import torch
+
+        device = torch.device(request["device"])
+        if device.type == "cuda":
+            torch.zeros(1, device=device)  # initialise CUDA before limits apply
+        from autograder.checks import by_id
+
+        registry = by_id(include_hidden=True)
+        wanted = [registry[cid] for cid in request["checks"]]
+        if request.get("uid", -1) >= 0:
+            drop_privileges(request["uid"], request["gid"])
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        set_limits(request.get("memory_mb", 0), request.get("max_processes", 0), device.type)
+        hw4 = Path(request["hw4"]).resolve()
+        sys.path.insert(0, str(hw4))
+        os.chdir(scratch)
+        out = Path(request["out"])
+        env = Env(hw4, scratch, device, progress)
+        progress(Word.READY)
+        for check in wanted:
+            progress(Word.START, check.id)
+            run_one(check, env, out, device.type)
+            progress(Word.DONE, check.id)
+        progress(Word.FINISHED)
+        progress_file.close()
+    except BaseException:  # the grader's own failure in the child: the parent reports it
+        code = 70
+        try:
+            traceback.print_exc()
+        except BaseException:
+            pass
+    # Skip interpreter teardown: student objects' __del__ must not decide the exit code.
+    os._exit(code)
+
+
+def serve(control: socket.socket, device: str) -> int:
+    """Preload, then fork one child per request until the parent closes the socket."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # never outlive the grader
+    preload(device)
     from autograder.checks import by_id
 
-    registry = by_id(include_hidden=True)
-    wanted = [registry[cid] for cid in args.checks.split(",") if cid]
+    by_id(include_hidden=True)  # load the declarations once, before any fork
+    control.sendall(json.dumps({"event": "ready"}).encode())
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 65536, 2)
+        except OSError:
+            return 0
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            return 0
+        request = json.loads(data)
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            control.sendall(json.dumps({"event": "error", "message": "request without its pipes"}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            run_group(request, *fds)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps({"event": "forked", "pid": pid}).encode())
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        control.sendall(json.dumps({"event": "exit", "pid": pid, "code": code}).encode())
 
-    if args.uid >= 0:
-        drop_privileges(args.uid, args.gid)
-    set_limits(args.memory_mb, args.max_processes, device.type)
 
-    hw4 = args.hw4.resolve()
-    sys.path.insert(0, str(hw4))
-    os.chdir(args.scratch)
-    os.environ["HOME"] = str(args.scratch)
-    env = Env(hw4, args.scratch, device, progress)
-    progress("ready")
-    for check in wanted:
-        progress(f"start {check.id}")
-        run_one(check, env, args.out, device.type)
-        progress(f"done {check.id}")
-    progress("finished")
-    progress_file.close()
-    # Skip interpreter teardown: student objects' __del__ must not decide the exit code.
-    os._exit(0)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="autograder.runner")
+    parser.add_argument("--serve", action="store_true", required=True)
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    control = socket.socket(fileno=args.control_fd)
+    return serve(control, args.device)
 
 
 if __name__ == "__main__":

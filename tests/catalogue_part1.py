@@ -53,6 +53,14 @@ MUTANTS: list[Mutant] = [
     # --- networks
     mutant("generator_sigmoid", GAN, G_TANH, "        nn.Sigmoid(),\n", G_OUT, why="images in [0, 1] instead of [-1, 1]"),
     mutant("generator_no_tanh", GAN, G_TANH, "", G_OUT, why="no output activation: unbounded images"),
+    mutant("generator_mlp_no_tanh", GAN, "    return nn.Sequential(\n        " + G_FIRST,
+           "    return nn.Sequential(\n"
+           "        nn.Linear(noise_dim, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),\n"
+           "        nn.Linear(512, 3 * 32 * 32), nn.Unflatten(1, (3, 32, 32)),\n"
+           "    )\n    return nn.Sequential(\n        " + G_FIRST,
+           G_OUT, why="a fully connected G without its final tanh: in [-1, 1] at initialisation only"),
+    mutant("discriminator_sigmoid", GAN, D_LAST, D_LAST + "\n        nn.Sigmoid(),",
+           {P + "discriminator.output"}, why="a final sigmoid: probabilities, not logits"),
     mutant("generator_fixed_noise_dim", GAN, G_FIRST, "nn.Linear(NOISE_DIM, 256 * 4 * 4),",
            {P + "generator.noise_dim"}, why="ignores the noise_dim argument"),
     mutant("generator_huge", GAN, "nn.Linear(noise_dim, 256 * 4 * 4),\n        nn.Unflatten(1, (256, 4, 4)),",

@@ -69,3 +69,44 @@ def build_submission(folder: Path, edits=()) -> Path:
                 f"edit for {edit.path} expects {edit.count} occurrence(s) of {edit.find!r}, found {found}")
         target.write_text(text.replace(edit.find, edit.replace))
     return folder
+
+
+FENCE = "### BEGIN SOLUTION"
+
+
+def fenced_functions(rel: str) -> list[str]:
+    """The qualified names (``Class.method`` or ``function``) of the functions holding
+    each solution fence of a reference module, in order."""
+    names, cls, func = [], None, None
+    for line in (SOURCE / rel).read_text().splitlines():
+        stripped = line.strip()
+        if line.startswith("class "):
+            cls = stripped[len("class "):].split("(")[0].split(":")[0]
+        elif line.startswith("def "):
+            cls, func = None, stripped[len("def "):].split("(")[0]
+        elif stripped.startswith("def ") and line.startswith("    ") and not line.startswith("     "):
+            func = stripped[len("def "):].split("(")[0]
+        if stripped == FENCE:
+            names.append(f"{cls}.{func}" if cls else func)
+    return names
+
+
+def add_infinite_loops(folder: Path, functions) -> Path:
+    """Make each named function of the student files in ``folder`` loop forever
+    (``while True: pass`` as the first line of its solution); ``functions`` is a set
+    of qualified names, or ``all``."""
+    for rel in STUDENT_FILES:
+        target = folder / rel
+        if not target.exists():
+            continue
+        owners = iter(fenced_functions(rel))
+        lines = []
+        for line in target.read_text().splitlines(keepends=True):
+            lines.append(line)
+            if line.strip() == FENCE:
+                owner = next(owners)
+                if functions is all or owner in functions:
+                    indent = line[: len(line) - len(line.lstrip())]
+                    lines.append(f"{indent}while True:  # a student's loop that never ends\n{indent}    pass\n")
+        target.write_text("".join(lines))
+    return folder

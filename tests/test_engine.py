@@ -376,3 +376,14 @@ def test_grading_process_never_imports_torch_or_student_code(fixture_answers, tm
     done = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+
+
+@ROOT_ONLY
+def test_debugging_prints_and_plots_cost_nothing(grade):
+    """Printing a tensor and plt.show() import modules lazily; the child must have them
+    although the interpreter's folders may be unreadable after the privilege drop
+    (here the environment lives under /root, mode 0700)."""
+    debug = GOOD_P1.replace("return 2 * x - 1", "print('x =', x, x.sum(), x[0])\n    return 2 * x - 1")
+    debug = "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n" + debug
+    report = grade(p1=debug)
+    assert report.score == FULL, report.details()

@@ -15,6 +15,7 @@ import pytest
 from autograder import gradescope, results
 
 from conftest import DEVICES
+from tests.mutants import add_infinite_loops, build_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw4"
@@ -114,3 +115,21 @@ def test_untouched_release_gets_zero_end_to_end(autograder_zip, tmp_path):
     for test in data["tests"]:
         assert "not implemented yet" in test["output"], test
         assert "Traceback" not in test["output"]
+
+
+@pytest.mark.slow
+def test_a_loop_costs_only_its_function_end_to_end(autograder_zip, tmp_path):
+    """generate_sample loops forever: Gradescope still gets a score for everything else."""
+    from autograder.engine import select_checks
+
+    looping = "DiffusionModel.generate_sample"
+    submission = add_infinite_loops(build_submission(tmp_path / "sub"), {looping})
+    root = tmp_path / "autograder"
+    _install(autograder_zip, root, {rel: submission / rel for rel in STUDENT_FILES})
+    data = _run(root)
+    failed = {t["number"] for t in data["tests"] if t["status"] != "passed"}
+    assert failed == {c.id for c in select_checks(function=looping)}
+    assert data["score"] == sum(t["max_score"] for t in data["tests"]) - sum(
+        c.points for c in select_checks(function=looping))
+    assert "run_autograder" in (root / "run_autograder").name
+    assert '--budget "$BUDGET"' in (root / "run_autograder").read_text()

@@ -22,8 +22,10 @@ import nbformat
 import pytest
 
 from autograder.release import nbgrader_env
-from tests.mutants import build_submission
+from tests.mutants import add_infinite_loops, build_submission
 from tests.tiny_data import write_all
+
+LOOPING = "NoiseScheduler.denoise_step"  # the "loops" student's function that never returns
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 
@@ -74,8 +76,17 @@ def _check_cells() -> dict[str, tuple[str, bool]]:
     return cells
 
 
+_ROUNDTRIP: dict = {}  # the autograde run, once per worker even if the fixture is torn down early
+
+
 @pytest.fixture(scope="module")
 def roundtrip(tmp_path_factory):
+    if not _ROUNDTRIP:
+        _ROUNDTRIP.update(_roundtrip(tmp_path_factory))
+    return _ROUNDTRIP
+
+
+def _roundtrip(tmp_path_factory):
     if not (RELEASE / "randomizer.py").is_file():
         pytest.fail("release/hw4 is missing: run `make release`")
     base = tmp_path_factory.mktemp("nbgrader")
@@ -110,6 +121,10 @@ def roundtrip(tmp_path_factory):
     for notebook in NOTEBOOKS:
         shutil.copyfile(RELEASE / notebook, mistakes / notebook)
     students["mistakes"] = mistakes
+    loops = add_infinite_loops(build_submission(submitted / "loops" / "hw4"), {LOOPING})
+    for notebook in NOTEBOOKS:
+        shutil.copyfile(RELEASE / notebook, loops / notebook)
+    students["loops"] = loops
 
     _nbgrader(course, env, "autograde", "hw4", "--force")
 
@@ -218,3 +233,14 @@ def test_long_cells_are_skipped_under_autograde(roundtrip):
             assert "skip" in text.lower(), f"{name}: a guarded cell did not say it was skipped: {cell.source[:80]!r}"
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{name}: the reference raised under autograde: {errors[0]['ename']}: {errors[0]['evalue']}"
+
+
+def test_a_loop_costs_only_its_function_under_nbgrader(roundtrip):
+    """denoise_step loops forever: nbgrader and the engine both take exactly its points."""
+    from autograder.engine import select_checks
+
+    loops = roundtrip["engine"]["loops"]
+    assert loops.failed_ids() == {c.id for c in select_checks(function=LOOPING)}
+    lost = sum(c.points for c in select_checks(function=LOOPING))
+    reference = roundtrip["summary"]["reference"]["nbgrader_autograded"]
+    assert roundtrip["summary"]["loops"]["nbgrader_autograded"] == pytest.approx(reference - lost)

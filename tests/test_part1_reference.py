@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder import npzio
-from autograder.engine import answer_path, generate_answers, grade_folder, select_checks
+from autograder.engine import answer_path, cpu_capability, generate_answers, grade_folder, stored_cpu_capability, select_checks
 from autograder.release import strip_module
 from tests.mutants import ROOT, SOURCE
 
@@ -90,14 +90,20 @@ def test_stored_answers_reproduce(tmp_path, monkeypatch):
     for hidden in (False, True):
         stored.update({k: v for k, v in npzio.load(answer_path(hidden)).items() if k.startswith("part1.")})
     assert stored, "no stored Part 1 answers: run `python -m autograder answers --only part1`"
+    stored_capability = stored_cpu_capability()
     monkeypatch.setenv("HW4_ANSWERS_DIR", str(tmp_path))
     generate_answers(only="part1")
     fresh = {}
     for hidden in (False, True):
         fresh.update({k: v for k, v in npzio.load(answer_path(hidden)).items() if k.startswith("part1.")})
     assert fresh.keys() == stored.keys()
+    exact = stored_capability == cpu_capability()
     for key in stored:
-        assert fresh[key].dtype == stored[key].dtype and np.array_equal(fresh[key], stored[key]), key
+        assert fresh[key].dtype == stored[key].dtype and fresh[key].shape == stored[key].shape, key
+        if exact or stored[key].dtype.kind not in "fc":
+            assert np.array_equal(fresh[key], stored[key]), key
+        else:  # another CPU's vector kernels: float32 results may differ in the last bits
+            assert np.allclose(fresh[key], stored[key], rtol=1e-5, atol=1e-6), key
 
 
 def test_check_modules_do_not_import_torch():

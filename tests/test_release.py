@@ -141,6 +141,9 @@ def fixture_trees(tmp_path_factory):
                                                   "answers/hidden.npz", "bench_grader.py"):
         (package / rel).parent.mkdir(parents=True, exist_ok=True)
         (package / rel).write_text(f"# {rel}\n")
+    # the answers the release filters: one public and one hidden check timed
+    np.savez(package / "answers" / "public.npz", **{"t.public/x": np.zeros(1)})
+    (package / "answers" / "timings.json").write_text(json.dumps({"seconds": {"t.public": 0.1, "t.hidden": 0.2}}))
     first = build_release(source, base / "first" / "hw4", package=package)
     second = build_release(source, base / "second" / "hw4", package=package)
     again = build_release(source, base / "first" / "hw4", package=package)  # over an existing release
@@ -155,6 +158,11 @@ def test_fixture_release_has_exactly_the_expected_files(fixture_trees):
     assert first == expected == second == again
     leftovers = [p.name for p in fixture_trees["first"].parent.iterdir()]
     assert leftovers == ["hw4"], "the staging folder must not be left behind"
+
+
+def test_fixture_release_times_only_public_checks(fixture_trees):
+    released = json.loads((fixture_trees["first"] / "autograder" / "answers" / "timings.json").read_text())
+    assert released["seconds"] == {"t.public": 0.1}
 
 
 def test_fixture_release_is_byte_identical_when_built_twice(fixture_trees):

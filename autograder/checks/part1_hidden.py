@@ -14,7 +14,7 @@ def _train_hidden(name, title, points, verify):
     return check(id=f"part1.train_gan.hidden_{name}", title=title, module=p.GAN, function="train_gan",
                  points=points, hidden=True, call=HIDDEN_TRAIN_CALL,
                  run=p.run_train_gan(batch=6, n_batches=2, epochs=3, show_every=4, noise=5, seed=11),
-                 verify=verify, needs_answers=False, timeout=120)
+                 verify=verify, needs_answers=False)
 
 
 CHECKS = [
@@ -23,7 +23,7 @@ CHECKS = [
           module=p.GAN, function="generator", points=1, hidden=True,
           call="G = generator(noise_dim=64); G(z) for z of shape (128, 64) and (1, 64)",
           run=p.run_generator(64), verify=p.verify_net_output("generator(noise_dim=64)", image=True),
-          needs_answers=False),
+          needs_answers=False, timeout=p.NET_TIME_FLOOR_S),
     p.bce_check("part1.bce_loss.soft_targets", "bce_loss: targets between 0 and 1", (50, 3), 21,
                 points=1, hidden=True, soft=True),
     p.bce_check("part1.bce_loss.huge_logits", "bce_loss: logits of magnitude up to 1000, soft targets",

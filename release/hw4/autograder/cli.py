@@ -16,7 +16,8 @@ def _grade(args) -> int:
     try:
         report = grade_folder(args.submission, device=args.device, include_hidden=not args.public_only,
                               only=args.only,
-                              limits=Limits(time_scale=args.time_scale, memory_mb=args.memory_mb))
+                              limits=Limits(time_scale=args.time_scale, memory_mb=args.memory_mb),
+                              budget_s=args.budget if args.budget > 0 else None)
     except Exception as error:  # the grader's own failure: still leave a valid results file
         message = f"grader error: {type(error).__name__}: {error}"
         traceback.print_exc()
@@ -49,6 +50,7 @@ DELEGATED = ("release", "gradescope", "book", "oracle")
 
 
 def main(argv=None) -> int:
+    from .engine import DEFAULT_BUDGET_S
     from .sandbox import Limits
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -67,6 +69,10 @@ def main(argv=None) -> int:
     grade.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit")
     grade.add_argument("--memory-mb", type=int, default=Limits().memory_mb,
                        help="memory budget of the student's code, in MB")
+    grade.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+                       help="wall-clock budget for the whole run; checks not finished by then fail "
+                            f"and results.json is still written (default {DEFAULT_BUDGET_S:g}, inside "
+                            "Gradescope's default 10-minute timeout; 0: no budget)")
     grade.add_argument("--quiet", action="store_true", help="print the table only")
     grade.set_defaults(func=_grade)
 

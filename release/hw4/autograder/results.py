@@ -41,6 +41,7 @@ class Report:
     tests: list[dict] = field(default_factory=list)
     execution_time: float = 0.0
     output: str = ""
+    peak_child_mb: float = 0.0   # largest resident memory of a grading child (anonymous)
 
     @property
     def score(self) -> float:
@@ -87,8 +88,27 @@ class Report:
         return "\n".join(lines)
 
     def details(self) -> str:
-        """The failure messages, one block per failed check."""
-        blocks = [t["output"] for t in self.tests if t["status"] != "passed"]
+        """The failure messages grouped by student function: one heading per function
+        with its failed checks below it; a function that is not implemented yet (or
+        whose every check failed for one same reason) takes a single line."""
+        groups: dict[str, list[dict]] = {}
+        for t in self.tests:
+            groups.setdefault(t.get("function") or t["name"], []).append(t)
+        blocks = []
+        for function, tests in groups.items():
+            failed = [t for t in tests if t["status"] != "passed"]
+            if not failed:
+                continue
+            lost = sum(t["max_score"] - t["score"] for t in failed)
+            count = f"{len(failed)} of {len(tests)} check{'s' if len(tests) != 1 else ''} failed"
+            if all(t["output"].startswith(f"{function}: not implemented yet") for t in failed):
+                blocks.append(f"{function}: not implemented yet ({count}, {lost:g} points)")
+                continue
+            lines = [f"{function} ({count}, {lost:g} points lost)"]
+            for t in failed:
+                body = t["output"].rstrip().replace("\n", "\n    ")
+                lines.append(f"  - {body}")
+            blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
 
 

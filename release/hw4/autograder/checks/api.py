@@ -105,7 +105,11 @@ class Check:
     hints: Sequence[Hint] = ()
     call: str = ""          # the input, as students should read it in a failure message
     hidden: bool = False
-    timeout: float = 60.0   # seconds of wall time for run(env) on CPU
+    # The time limit of run(env) is measured: TIME_MULTIPLE times the reference's time
+    # (stored by `python -m autograder answers`), at least this floor in seconds (None:
+    # the engine's TIME_FLOOR_S). Raise it where a valid solution may be far heavier
+    # than the reference. Unmeasured checks get UNMEASURED_LIMIT_S.
+    timeout: float | None = None
     needs_answers: bool = True  # False: verify() judges from the outputs alone
 
     @property

@@ -25,6 +25,8 @@ NOISE_TOL = Close(rtol=1e-6, atol=1e-6)
 LOSS_TOL = Close(rtol=1e-5, atol=1e-6)
 # How close a gradient at an optimizer step must be to its loss's gradient.
 GRAD_RTOL = 1e-4
+# Seconds a network check may always take (see net_checks).
+NET_TIME_FLOOR_S = 30.0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -196,7 +198,33 @@ def _net_report(env, build, make_input, want_shape, batches=(1, 128)):
     out["n_no_grad"] = len(no_grad)
     out["n_bad_grad"] = len(bad_grad)
     out["any_nonzero_grad"] = any(p.grad is not None and bool((p.grad != 0).any()) for _, p in named)
+    out.update(_stress_report(net, make_input))
     return out
+
+
+# Behaviour must hold for any weights, not only at the default initialisation: a
+# generator without its final tanh, or a discriminator ending in a sigmoid, can look
+# right at initialisation. The stress probe scales every weight and the input.
+STRESS_WEIGHT_SCALE = 4.0
+STRESS_INPUT_SCALE = 3.0
+
+
+def _stress_report(net, make_input, batch=64):
+    """Output range of a copy of ``net`` with every parameter scaled up (train mode)."""
+    import copy
+
+    import torch
+
+    stressed = copy.deepcopy(net)
+    with torch.no_grad():
+        for param in stressed.parameters():
+            param.mul_(STRESS_WEIGHT_SCALE)
+        stressed.train()
+        y = stressed(STRESS_INPUT_SCALE * make_input(batch)).float()
+    finite = bool(torch.isfinite(y).all())
+    return {"stress_finite": finite,
+            "stress_min": float(y[torch.isfinite(y)].min()) if finite or bool(torch.isfinite(y).any()) else 0.0,
+            "stress_max": float(y[torch.isfinite(y)].max()) if finite or bool(torch.isfinite(y).any()) else 0.0}
 
 
 def run_discriminator(env):
@@ -245,8 +273,24 @@ def verify_net_output(name, batches=(1, 128), image=False):
             elif image and batch > 1 and lo >= -0.01:
                 errors.append(f"{name} on a batch of {batch}: no image value below -0.01 (min {lo:.4g}, "
                               f"max {hi:.4g}); images live in [-1, 1], so end with nn.Tanh(), not a sigmoid")
+        if not errors and "stress_min" in got:
+            errors.extend(_verify_stress(name, got, image))
         return errors
     return verify
+
+
+def _verify_stress(name, got, image):
+    lo, hi = float(got["stress_min"]), float(got["stress_max"])
+    scaled = (f"with every weight scaled by {STRESS_WEIGHT_SCALE:g} and the input by {STRESS_INPUT_SCALE:g} "
+              "(as training may move them)")
+    if image and (not _flag(got, "stress_finite") or lo < -1 or hi > 1):
+        return [f"{name} {scaled}, the images reach min {lo:.4g}, max {hi:.4g}: they must stay in [-1, 1] "
+                "for any weights, which only a final nn.Tanh() guarantees; at initialisation they "
+                "happened to fit"]
+    if not image and _flag(got, "stress_finite") and lo >= 0 and hi <= 1:
+        return [f"{name} {scaled}, every output stays in [0, 1] (min {lo:.4g}, max {hi:.4g}): these look like "
+                "probabilities. Return raw logits (no final sigmoid): bce_loss applies the sigmoid itself"]
+    return []
 
 
 def verify_net_gradients(name):
@@ -293,16 +337,19 @@ def net_checks(kind, hidden=False):
         call = "G = generator(); G(z) for z of shape (128, 96) (train mode) and (1, 96) (eval mode)"
         image = True
     function = kind
+    # A valid network may cost many times the reference's time (wide layers at full
+    # resolution fit the parameter budget), so these checks get a higher floor.
+    floor = NET_TIME_FLOOR_S
     return [
         check(id=f"part1.{kind}.output", title=f"{kind}: output shape and range for batches of 1 and 128",
               module=GAN, function=function, points=2, call=call, run=run,
-              verify=verify_net_output(label, image=image), needs_answers=False),
+              verify=verify_net_output(label, image=image), needs_answers=False, timeout=floor),
         check(id=f"part1.{kind}.gradients", title=f"{kind}: gradients reach every parameter",
               module=GAN, function=function, points=1, call=f"{call}; backward of a weighted sum of the outputs",
-              run=run, verify=verify_net_gradients(label), needs_answers=False),
+              run=run, verify=verify_net_gradients(label), needs_answers=False, timeout=floor),
         check(id=f"part1.{kind}.budget", title=f"{kind}: at most {limit:,} parameters",
               module=GAN, function=function, points=1, call=f"{kind}()", run=run,
-              verify=verify_budget(label, limit), needs_answers=False),
+              verify=verify_budget(label, limit), needs_answers=False, timeout=floor),
     ]
 
 
@@ -756,7 +803,7 @@ def train_checks():
         ("snapshots", "train_gan: returns the snapshots as numpy arrays", 1, verify_snapshots),
     ]
     return [check(id=f"part1.train_gan.{name}", title=title, module=GAN, function="train_gan",
-                  points=points, call=TRAIN_CALL, run=run, verify=verify, needs_answers=False, timeout=120)
+                  points=points, call=TRAIN_CALL, run=run, verify=verify, needs_answers=False)
             for name, title, points, verify in spec]
 
 
