@@ -383,7 +383,12 @@ def test_debugging_prints_and_plots_cost_nothing(grade):
     """Printing a tensor and plt.show() import modules lazily; the child must have them
     although the interpreter's folders may be unreadable after the privilege drop
     (here the environment lives under /root, mode 0700)."""
-    debug = GOOD_P1.replace("return 2 * x - 1", "print('x =', x, x.sum(), x[0])\n    return 2 * x - 1")
+    debug = GOOD_P1.replace("return 2 * x - 1", "print('x =', x, x.sum(), x[0])\n"
+                            "    w = torch.zeros(1, requires_grad=True)\n"
+                            "    (w * 2).sum().backward()\n"
+                            "    torch.optim.Adam([w], lr=1e-3).step()  # imports hundreds of modules lazily\n"
+                            "    return 2 * x - 1")
+    debug = "import torch\n" + debug
     debug = "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n" + debug
     report = grade(p1=debug)
     assert report.score == FULL, report.details()

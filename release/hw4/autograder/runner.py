@@ -259,15 +259,89 @@ def preload(device: str) -> None:
     import torch
 
     torch.set_num_threads(1)
-    # Printing a tensor imports formatting helpers lazily: do it once now, while the
-    # interpreter's folders are still readable (a debugging print must cost nothing).
-    repr(torch.zeros(2, 2))
+    warm_up()
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def warm_up() -> None:
+    """Run once what student code commonly runs, so that every module it imports
+    lazily is loaded while the interpreter's folders are still readable: after the
+    privilege drop they may not be (an optimizer step alone imports hundreds of
+    modules on some torch builds; a debugging print or plt.show() imports more).
+    Single-threaded CPU work only: the server must stay safe to fork."""
+    import io
+
+    import numpy as np
+    import torch
+    import torch.nn as nn
+
+    def attempt(step) -> None:
+        try:
+            step()
+        except Exception:
+            pass
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.LeakyReLU(0.01),
+                        nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(4 * 8 * 8, 1), nn.Tanh())
+    x = torch.zeros(2, 3, 4, 4)
+
+    def train_steps():
+        for make in (torch.optim.Adam, torch.optim.SGD, torch.optim.AdamW):
+            optimizer = make(net.parameters(), lr=1e-3)
+            optimizer.zero_grad()
+            loss = nn.functional.binary_cross_entropy_with_logits(net(x), torch.ones(2, 1))
+            loss = loss + nn.functional.mse_loss(net(x), torch.zeros(2, 1))
+            loss.backward()
+            optimizer.step()
+
+    def averaged():
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(0.99))
+        ema.update_parameters(net)
+
+    def printing():
+        repr(x), str(x.sum()), repr(net), f"{x.mean().item():.3f}", x.tolist()
+        np.array2string(np.zeros((2, 2)))
+
+    def saving():
+        torch.save(net.state_dict(), io.BytesIO())
+        np.save(io.BytesIO(), np.zeros(2))
+
+    def plotting():
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2)
+        axes[0].imshow(np.zeros((4, 4, 3)))
+        axes[1].plot([0, 1], [1, 0], label="loss")
+        axes[1].legend()
+        fig.savefig(io.BytesIO(), format="png")
+        plt.show()
+        plt.close("all")
+
+    def data():
+        from torch.utils.data import DataLoader, TensorDataset
+
+        for _ in DataLoader(TensorDataset(x, torch.zeros(2)), batch_size=1, shuffle=True):
+            pass
+        import torchvision.utils
+
+        torchvision.utils.make_grid(torch.zeros(2, 3, 4, 4))
+
+    def progress():
+        from tqdm.auto import tqdm
+
+        for _ in tqdm(range(2), file=io.StringIO()):
+            pass
+
+    for step in (train_steps, averaged, printing, saving, plotting, data, progress):
+        attempt(step)
 
 
 def run_group(request: dict, progress_fd: int, stderr_fd: int) -> None:
