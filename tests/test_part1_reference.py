@@ -68,7 +68,7 @@ def test_stub_names_each_function(tmp_path):
 
 @pytest.mark.parametrize("function", ["bce_loss", "sample_noise"])
 def test_one_missing_function_costs_only_its_checks(tmp_path, function):
-    """The loss and train_gan checks use reference bce_loss / sample_noise, so a
+    """The loss and train_gan checks use stand-ins for bce_loss / sample_noise, so a
     missing one of those costs only its own checks."""
     text = (SOURCE / GAN).read_text()
     start = text.index(f"def {function}(")

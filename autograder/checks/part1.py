@@ -1,10 +1,13 @@
 """Public checks for Part 1 (a GAN on SVHN).
 
 Each function is graded on its own: the loss checks run the student's
-``discriminator_loss`` / ``generator_loss`` with a reference ``bce_loss`` put in the
+``discriminator_loss`` / ``generator_loss`` with a stand-in ``bce_loss`` put in the
 module, and the ``train_gan`` checks run the student's loop on small instrumented
-models, optimizers and loss functions with a reference ``sample_noise``, so one
-mistake does not cost points twice.
+models, optimizers and loss functions with a stand-in ``sample_noise``, so one
+mistake does not cost points twice. The stand-ins are deliberately not the answers
+(this file ships with the student release): ``standin_loss`` is a mean over
+elements like binary cross-entropy but a different function, and ``standin_noise``
+is not uniform.
 
 Nothing here imports torch at module level: the trusted parent only reads the
 declarations; ``run`` functions execute in the sandboxed child.
@@ -32,10 +35,31 @@ NET_TIME_FLOOR_S = 30.0
 # --------------------------------------------------------------------------- helpers
 # (run in the child; torch is imported inside)
 
-def reference_bce(input, target):
+def standin_loss(input, target):
+    """Stands in for the student's ``bce_loss`` while grading the functions that call
+    it: a mean over elements, like bce_loss, but NOT binary cross-entropy (the squared
+    distance between tanh(s / 2) and the target mapped to [-1, 1])."""
     import torch
 
-    return (input.clamp(min=0) - input * target + torch.log1p(torch.exp(-input.abs()))).mean()
+    return ((torch.tanh(0.5 * input) - (2 * target - 1)) ** 2).mean()
+
+
+def standin_noise(randomizer, batch_size, dim, device=None):
+    """Stands in for the student's ``sample_noise`` while grading ``train_gan`` and the
+    networks: 1.5 * tanh of a normal draw, deliberately not the uniform noise on
+    [-1, 1) asked for."""
+    import torch
+
+    return 1.5 * torch.tanh(randomizer.randn((batch_size, dim), device=device))
+
+
+def counted(function):
+    """``function`` wrapped so that ``wrapped.calls`` counts its calls."""
+    def wrapped(*args, **kwargs):
+        wrapped.calls += 1
+        return function(*args, **kwargs)
+    wrapped.calls = 0
+    return wrapped
 
 
 class patched:
@@ -229,8 +253,10 @@ def _stress_report(net, make_input, batch=64):
 
 def run_discriminator(env):
     module = env.module(GAN)
+    import torch
+
     return _net_report(env, module.discriminator,
-                       lambda b: 2 * env.randomizer.rand((b, 3, 32, 32), device=env.device) - 1, [1])
+                       lambda b: torch.tanh(env.randomizer.randn((b, 3, 32, 32), device=env.device)), [1])
 
 
 def run_generator(noise_dim=None):
@@ -239,7 +265,7 @@ def run_generator(noise_dim=None):
         dim = noise_dim or 96
         build = (lambda: module.generator(noise_dim)) if noise_dim else module.generator
         return _net_report(env, build,
-                           lambda b: 2 * env.randomizer.rand((b, dim), device=env.device) - 1, [3, 32, 32])
+                           lambda b: standin_noise(env.randomizer, b, dim, env.device), [3, 32, 32])
     return run
 
 
@@ -373,9 +399,12 @@ def run_bce(shape, seed, scale=1.5, soft=False, extra=None):
         if extra is not None:
             logits = extra(logits)
         bce = env.module(GAN).bce_loss
-        return {"loss": bce(logits, target),
-                "elementwise_sum": reference_bce(logits.double(), target.double()).float() * logits.numel(),
-                "flipped": reference_bce(-logits.double(), target.double()).float()}
+        out = {"loss": bce(logits, target), "n": logits.numel()}
+        try:  # the student's own loss of the negated logits (for the reference: a hint's yardstick)
+            out["flipped"] = bce(-logits, target)
+        except Exception:
+            pass
+        return out
     return run
 
 
@@ -391,7 +420,7 @@ def big_logits(logits):
 
 BCE_HINTS = [
     Hint("Your loss is the sum over elements; bce_loss is the mean (divide by the number of elements).",
-         lambda got, ans: _close(got["loss"], ans["elementwise_sum"], 1e-4, 1e-5)),
+         lambda got, ans: _close(got["loss"], ans["loss"] * float(ans["n"]), 1e-4, 1e-5)),
     Hint("Your loss equals the loss of the negated logits: check the sign of the `- s * t` term "
          "(stable form: max(s, 0) - s * t + log(1 + exp(-|s|))).",
          lambda got, ans: _close(got["loss"], ans["flipped"], 1e-4, 1e-5)),
@@ -427,16 +456,26 @@ def run_d_loss(shape, seed, scale=2.0):
         real = scale * env.randomizer.randn(shape, device=env.device) + 1
         fake = scale * env.randomizer.randn(shape, device=env.device) - 1
         module = env.module(GAN)
-        with patched(module, bce_loss=reference_bce):
+        bce = counted(standin_loss)
+        with patched(module, bce_loss=bce):
             loss = module.discriminator_loss(real, fake)
         ones, zeros = torch.ones_like(real), torch.zeros_like(real)
-        return {"loss": loss,
-                "swapped": reference_bce(real, zeros) + reference_bce(fake, ones),
-                "real_only": reference_bce(real, ones), "fake_only": reference_bce(fake, zeros)}
+        return {"loss": loss, "bce_calls": bce.calls,
+                "swapped": standin_loss(real, zeros) + standin_loss(fake, ones),
+                "real_only": standin_loss(real, ones), "fake_only": standin_loss(fake, zeros)}
     return run
 
 
+def _bce_not_called(function):
+    return Hint(f"{function} never called bce_loss. Build it from bce_loss, as its docstring says: "
+                "the check puts a stand-in loss in place of bce_loss, so that a mistake in bce_loss "
+                f"costs only bce_loss's points, and a {function} that computes the cross-entropy "
+                "itself cannot be graded on its own.",
+                lambda got, ans: _int(got, "bce_calls", 1) == 0)
+
+
 D_LOSS_HINTS = [
+    _bce_not_called("discriminator_loss"),
     Hint("Real and fake labels are swapped: real images get target 1, fakes target 0.",
          lambda got, ans: _close(got["loss"], ans["swapped"], 1e-4, 1e-5)),
     Hint("Your loss is half the expected one: the discriminator loss is the sum of the two means, "
@@ -453,7 +492,7 @@ def d_loss_check(cid, shape, seed, points, hidden=False):
         id=cid, title=f"discriminator_loss: values ({shape[0]} real and {shape[0]} fake logits)",
         module=GAN, function="discriminator_loss", points=points, hidden=hidden,
         call=f"randomizer.seed({seed}); real = 2 * randn({shape}) + 1; fake = 2 * randn({shape}) - 1; "
-             "discriminator_loss(real, fake) (with a correct bce_loss)",
+             "discriminator_loss(real, fake), with a stand-in loss (not binary cross-entropy) as bce_loss",
         run=run_d_loss(shape, seed), expect={"loss": LOSS_TOL}, hints=D_LOSS_HINTS,
     )
 
@@ -465,15 +504,17 @@ def run_g_loss(shape, seed, scale=2.0):
         env.seed(seed)
         fake = scale * env.randomizer.randn(shape, device=env.device)
         module = env.module(GAN)
-        with patched(module, bce_loss=reference_bce):
+        bce = counted(standin_loss)
+        with patched(module, bce_loss=bce):
             loss = module.generator_loss(fake)
-        return {"loss": loss,
-                "target0": reference_bce(fake, torch.zeros_like(fake)),
-                "minimax": -reference_bce(fake, torch.zeros_like(fake))}
+        return {"loss": loss, "bce_calls": bce.calls,
+                "target0": standin_loss(fake, torch.zeros_like(fake)),
+                "minimax": -standin_loss(fake, torch.zeros_like(fake))}
     return run
 
 
 G_LOSS_HINTS = [
+    _bce_not_called("generator_loss"),
     Hint("This is bce_loss(logits_fake, 0): the generator wants its fakes classified as real, target 1.",
          lambda got, ans: _close(got["loss"], ans["target0"], 1e-4, 1e-5)),
     Hint("This is the minimax loss -bce_loss(logits_fake, 0) = mean(log(1 - D(G(z)))), whose gradient "
@@ -486,7 +527,7 @@ def g_loss_check(cid, shape, seed, points, hidden=False):
     return check(
         id=cid, title=f"generator_loss: values ({shape[0]} fake logits)",
         module=GAN, function="generator_loss", points=points, hidden=hidden,
-        call=f"randomizer.seed({seed}); fake = 2 * randn({shape}); generator_loss(fake) (with a correct bce_loss)",
+        call=f"randomizer.seed({seed}); fake = 2 * randn({shape}); generator_loss(fake), with a stand-in loss (not binary cross-entropy) as bce_loss",
         run=run_g_loss(shape, seed), expect={"loss": LOSS_TOL}, hints=G_LOSS_HINTS,
     )
 
@@ -537,8 +578,8 @@ def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, 
     """Run the student's train_gan on tiny instrumented models; return what it did.
 
     D and G are small but real networks whose forward passes, the loss functions
-    passed in and the two optimizers record every event. ``sample_noise`` is the
-    reference one for the duration, so the student's own is graded separately.
+    passed in and the two optimizers record every event. ``sample_noise`` is
+    ``standin_noise`` for the duration, so the student's own is graded separately.
     """
     import torch
     import torch.nn as nn
@@ -590,15 +631,15 @@ def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, 
         return [None if g is None else g.detach().clone() for g in found]
 
     def d_loss(logits_real, logits_fake):
-        loss = (reference_bce(logits_real, torch.ones_like(logits_real))
-                + reference_bce(logits_fake, torch.zeros_like(logits_fake)))
+        loss = (standin_loss(logits_real, torch.ones_like(logits_real))
+                + standin_loss(logits_fake, torch.zeros_like(logits_fake)))
         reaches_g = loss.requires_grad and any(g is not None for g in grads_of(loss, g_params))
         expected["D"] = grads_of(loss, d_params) if loss.requires_grad else None
         events.append(("dloss", "reaches_G" if reaches_g else "detached", ()))
         return loss
 
     def g_loss(logits_fake):
-        loss = reference_bce(logits_fake, torch.ones_like(logits_fake))
+        loss = standin_loss(logits_fake, torch.ones_like(logits_fake))
         grads = grads_of(loss, g_params) if loss.requires_grad else [None] * len(g_params)
         expected["G"] = grads
         events.append(("gloss", "reaches_G" if any(g is not None for g in grads) else "no_G", ()))
@@ -631,10 +672,7 @@ def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, 
     D_solver, G_solver = ProbeSGD(d_params, "D", d_params), ProbeSGD(g_params, "G", g_params)
     env.seed(seed + 1)
 
-    def reference_noise(batch_size, dim, device=None):
-        return 2 * rnd.rand((batch_size, dim), device=device) - 1
-
-    with patched(module, sample_noise=reference_noise):
+    with patched(module, sample_noise=lambda batch_size, dim, device=None: standin_noise(rnd, batch_size, dim, device)):
         result = module.train_gan(D, G, D_solver, G_solver, d_loss, g_loss, batches,
                                   show_every=show_every, batch_size=batch, noise_size=noise,
                                   num_epochs=epochs, device=dev)
@@ -665,7 +703,7 @@ def summarize(events, result, g_inputs, batch, noise, noise_seed, env, full_iter
     out["order_ok"] = steps == ["D_solver", "G_solver"] * (len(steps) // 2) and len(steps) % 2 == 0
     # noise: every G input is one of the randomizer's draws of shape (batch, noise), in order
     env.seed(noise_seed)
-    draws = [2 * env.randomizer.rand((batch, noise)) - 1 for _ in range(max(1, len(g_inputs)))]
+    draws = [standin_noise(env.randomizer, batch, noise) for _ in range(max(1, len(g_inputs)))]
     matched, k = 0, 0
     for z in g_inputs:
         while k < len(draws) and not (z.shape == draws[k].shape and torch.allclose(z, draws[k], atol=1e-6)):

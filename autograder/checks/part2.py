@@ -1,11 +1,14 @@
 """Public checks for Part 2 (diffusion with classifier-free guidance).
 
 Each function is graded on its own: the scheduler checks give ``add_noise`` and
-``denoise_step`` the exact DDPM schedule (so a mistake in ``__init__`` costs only
-the schedule check), and the ``DiffusionModel`` checks run the student's loss and
-sampler with a stand-in scheduler (:class:`ProbeScheduler` below: a cosine
-schedule, and a simple reverse step) and the deterministic ``TinyNoiseNet``, so a
-scheduler mistake does not cost their points twice.
+``denoise_step`` a stand-in schedule (a cosine schedule, in closed form: not the
+linear schedule that ``__init__`` computes, so a mistake in ``__init__`` costs only
+the schedule checks), and the ``DiffusionModel`` checks run the student's loss and
+sampler with a stand-in scheduler (:class:`ProbeScheduler` below: the same cosine
+schedule, a forward step that interpolates linearly and a simple reverse step,
+neither of them DDPM's) and the deterministic ``TinyNoiseNet``, so a scheduler
+mistake does not cost their points twice. This file ships with the student
+release: no helper in it computes what a student function must.
 
 Nothing here imports torch at module level: the trusted parent only reads the
 declarations; ``run`` functions execute in the sandboxed child.
@@ -42,17 +45,25 @@ IMAGE_TOL = Close(rtol=1e-5, atol=1e-6, check_device=False)  # the data set stay
 # --------------------------------------------------------------------------- helpers
 # (run in the child; torch is imported inside)
 
-def reference_schedule(num_steps: int, device):
-    """(betas, alphas, alpha_bars) of the linear DDPM schedule, computed in float64."""
+def standin_schedule(num_steps: int, device):
+    """(betas, alphas, alpha_bars) of a cosine schedule (Nichol and Dhariwal 2021, eq. 17,
+    without the offset), from its closed form in float64: alpha_bar_t = cos^2(pi/2 (t+1)/(T+1)),
+    alpha_t = alpha_bar_t / alpha_bar_{t-1}, beta_t = 1 - alpha_t. Consistent, like DDPM's,
+    but not the linear schedule that NoiseScheduler.__init__ computes."""
+    import math
+
     import torch
 
-    betas = torch.linspace(1e-4, 0.02, num_steps, dtype=torch.float32)
-    alphas = 1 - betas.double()
-    return betas.to(device), alphas.float().to(device), torch.cumprod(alphas, 0).float().to(device)
+    steps = torch.arange(0, num_steps + 1, dtype=torch.float64)
+    bars = torch.cos(0.5 * math.pi * steps / (num_steps + 1)) ** 2   # bars[0] = 1: alpha_bar_{-1}
+    alpha_bars = bars[1:]
+    alphas = bars[1:] / bars[:-1]
+    betas = 1 - alphas
+    return betas.float().to(device), alphas.float().to(device), alpha_bars.float().to(device)
 
 
-def scheduler_with_exact_schedule(env, num_steps: int):
-    """The student's NoiseScheduler with the exact schedule tensors put in, so that
+def scheduler_with_standin_schedule(env, num_steps: int):
+    """The student's NoiseScheduler with the stand-in schedule tensors put in, so that
     ``add_noise`` and ``denoise_step`` are judged on their own."""
     module = env.module(SCHED)
     try:
@@ -60,28 +71,21 @@ def scheduler_with_exact_schedule(env, num_steps: int):
     except Exception:  # __init__ not done yet (or broken): still grade the methods
         scheduler = module.NoiseScheduler.__new__(module.NoiseScheduler)
         scheduler.num_steps, scheduler.device = num_steps, env.device
-    scheduler.betas, scheduler.alphas, scheduler.alpha_bars = reference_schedule(num_steps, env.device)
+    scheduler.betas, scheduler.alphas, scheduler.alpha_bars = standin_schedule(num_steps, env.device)
     return scheduler
 
 
 def probe_scheduler(env, num_steps: int):
-    """A stand-in NoiseScheduler with a cosine schedule and a simple, deliberately
-    non-DDPM reverse step that records how it is called."""
-    import math
-
+    """A stand-in NoiseScheduler with the cosine schedule and deliberately non-DDPM
+    forward and reverse steps, that records how it is called."""
     import torch
 
     randomizer = env.randomizer
 
     class ProbeScheduler:
         def __init__(self):
-            s = torch.arange(1, num_steps + 1, dtype=torch.float64) / (num_steps + 1)
-            alpha_bars = torch.cos(0.5 * math.pi * s) ** 2
-            alphas = alpha_bars / torch.cat([torch.ones(1, dtype=torch.float64), alpha_bars[:-1]])
             self.num_steps, self.device = num_steps, env.device
-            self.alpha_bars = alpha_bars.float().to(env.device)
-            self.alphas = alphas.float().to(env.device)
-            self.betas = (1 - alphas).float().to(env.device)
+            self.betas, self.alphas, self.alpha_bars = standin_schedule(num_steps, env.device)
             self.add_noise_calls = 0
             self.steps: list[int] = []
             self.thresholds: list[int] = []
@@ -91,8 +95,9 @@ def probe_scheduler(env, num_steps: int):
             if noise.shape != original_samples.shape or timesteps.shape != original_samples.shape[:1]:
                 raise ValueError(f"add_noise got samples {tuple(original_samples.shape)}, noise "
                                  f"{tuple(noise.shape)}, timesteps {tuple(timesteps.shape)}")
-            ab = self.alpha_bars[timesteps].reshape(-1, *([1] * (original_samples.dim() - 1)))
-            return ab.sqrt() * original_samples + (1 - ab).sqrt() * noise
+            # deliberately not DDPM's forward process: a linear interpolation in t
+            c = ((timesteps + 1).float() / (num_steps + 1)).reshape(-1, *([1] * (original_samples.dim() - 1)))
+            return (1 - c) * original_samples + c * noise
 
         def denoise_step(self, model_prediction, t, x_t, threshold=False):
             t = int(t)
@@ -153,9 +158,8 @@ def run_schedule(num_steps):
         import torch
 
         scheduler = env.module(SCHED).NoiseScheduler(num_steps, device=env.device)
-        betas, _, _ = reference_schedule(num_steps, env.device)
         return {"alphas": scheduler.alphas, "alpha_bars": scheduler.alpha_bars,
-                "betas_cumprod": torch.cumprod(betas.double().cpu(), 0).float()}
+                "betas": torch.as_tensor(scheduler.betas)}
     return run
 
 
@@ -164,7 +168,7 @@ SCHEDULE_HINTS = [
          "(torch.cumprod), not alpha_t itself.",
          lambda got, ans: _close(got["alpha_bars"], ans["alphas"], 1e-6)),
     Hint("`alpha_bars` is the cumulative product of the betas; it is the product of the alphas = 1 - betas.",
-         lambda got, ans: _close(got["alpha_bars"], ans["betas_cumprod"], 1e-4, 1e-30)),
+         lambda got, ans: _close(got["alpha_bars"], np.cumprod(ans["betas"].astype(np.float64)), 1e-4, 1e-30)),
     Hint("`alpha_bars` looks shifted by one step (an exclusive cumulative product starting at 1): "
          "with 0-indexed t, alpha_bar_0 = alpha_0, so alpha_bars[0] is 1 - beta_start, not 1.",
          lambda got, ans: _close(got["alpha_bars"][1:], ans["alpha_bars"][:-1], 1e-4)),
@@ -201,7 +205,7 @@ def add_noise_inputs(env, shape, num_steps, seed):
 
 def run_add_noise(shape, num_steps, seed):
     def run(env):
-        scheduler = scheduler_with_exact_schedule(env, num_steps)
+        scheduler = scheduler_with_standin_schedule(env, num_steps)
         x0, noise, steps = add_noise_inputs(env, shape, num_steps, seed)
         x_t = scheduler.add_noise(x0, noise, steps)
         return {"x_t": x_t, "x0": x0, "noise": noise}
@@ -242,7 +246,8 @@ def add_noise_check(tag, shape, num_steps, seed, points, hidden=False):
         id=f"part2.add_noise.{tag}",
         title=f"NoiseScheduler.add_noise on a {len(shape)}-D batch ({dims})",
         module=SCHED, function="NoiseScheduler.add_noise", points=points, hidden=hidden,
-        call=f"T = {num_steps}; x0 uniform in [-1, 1) of shape ({dims}), eps ~ randn, "
+        call=f"T = {num_steps} with a stand-in (cosine) schedule put in the scheduler; "
+             f"x0 uniform in [-1, 1) of shape ({dims}), eps ~ randn, "
              f"one timestep per sample from T-1 down to 0",
         run=run_add_noise(shape, num_steps, seed),
         expect={"x_t": VALUE_TOL},
@@ -259,7 +264,7 @@ def add_noise_check(tag, shape, num_steps, seed, points, hidden=False):
 
 def run_denoise(t, threshold, shape=(4, 3, 4, 4), num_steps=100, seed=5, scale=3.0):
     def run(env):
-        scheduler = scheduler_with_exact_schedule(env, num_steps)
+        scheduler = scheduler_with_standin_schedule(env, num_steps)
         env.seed(seed)
         # with thresholding, x_t of magnitude ~3 so that x0_hat leaves [-1, 1] and the clamp bites
         x_t = scale * env.randomizer.randn(shape, device=env.device)
@@ -303,7 +308,8 @@ def denoise_check(t, threshold, points, hidden=False, shape=(4, 3, 4, 4), num_st
         id=f"part2.denoise_step.{tag}",
         title=f"NoiseScheduler.denoise_step at t = {t} {kind}",
         module=SCHED, function="NoiseScheduler.denoise_step", points=points, hidden=hidden,
-        call=f"T = {num_steps}; x_t = {scale:g} * randn({dims}), eps = randn({dims}); "
+        call=f"T = {num_steps} with a stand-in (cosine) schedule put in the scheduler; "
+             f"x_t = {scale:g} * randn({dims}), eps = randn({dims}); "
              f"denoise_step(eps, {t}, x_t, threshold={threshold})",
         run=run_denoise(t, threshold, shape, num_steps, seed, scale),
         expect={"x_prev": tol},
