@@ -25,3 +25,27 @@ DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skip
 
 def pytest_configure(config):
     os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+
+# Modules whose tests share an expensive module fixture (the nbgrader round trip, the
+# books, the executed notebooks); each is marked xdist_group and runs on one worker.
+GROUPED_MODULES = ("tests/test_nbgrader_roundtrip.py", "tests/test_book.py", "tests/test_notebooks_execute.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Keep each grouped module on one worker; schedule every other test on its own.
+
+    pytest-xdist's own ``--dist loadgroup`` stopped grouping under pytest 9 (the
+    node-id suffix it relies on is not applied), so each test of a group ran the
+    module fixture again on the other worker: the nbgrader round trip twice at once.
+    The scheduler runs in the controller, which sees node ids only: hence modules.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in GROUPED_MODULES else nodeid
+
+    return GroupScheduling(config, log)

@@ -392,3 +392,18 @@ def test_debugging_prints_and_plots_cost_nothing(grade):
     debug = "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n" + debug
     report = grade(p1=debug)
     assert report.score == FULL, report.details()
+
+
+def test_a_slow_import_does_not_extend_the_check_limit(grade):
+    """Importing the student's module has its own limit; the check's clock pauses for it
+    and then runs out at the check's own limit (not the import's)."""
+    import time
+
+    slow = "import time\ntime.sleep(2)\n" + GOOD_P1.replace("return 2 * x - 1", "while True:\n        pass")
+    started = time.monotonic()
+    report = grade(p1=slow, limits=Limits(time_scale=0.2))  # the scale check: 1 s, the import: 6 s
+    wall = time.monotonic() - started
+    out = outputs(report)
+    assert report.failed_ids() == {"fixture.scale.values"}, report.details()
+    assert "time limit of 1.0 s" in out["fixture.scale.values"]
+    assert wall < 20, wall
