@@ -80,6 +80,11 @@ INSTRUCTOR_ONLY = (
     "templates/*",
 )
 
+# Set-up files of the repository root that every release carries (students set up
+# from the release alone); README.md's marker line becomes the points table.
+SETUP_FILES = ("requirements.txt", "environment.yml")
+POINTS_MARKER = "<!-- points table: written by the release builder from the checks -->"
+
 # Never copied from source/hw4: caches, downloaded data, students' build products.
 IGNORED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".*", "*.pyc", "data", "*.zip",
                  "*.pt", "*.pth", "*.ckpt", "gradebook.db", "nbgrader_config.py")
@@ -372,6 +377,13 @@ def build_release(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT,
                 target.write_bytes(data)
         if notebooks:
             _generate_notebooks(source, notebooks, staging)
+        for name in SETUP_FILES:  # one copy of the environment: the repository's own
+            origin = source.parent.parent / name
+            if origin.is_file() and not (source / name).exists():
+                shutil.copyfile(origin, staging / name)
+        readme = staging / "README.md"
+        if readme.is_file() and POINTS_MARKER in readme.read_text():
+            readme.write_text(readme.read_text().replace(POINTS_MARKER, points_table()))
         for rel in public_autograder_files(package):
             target = staging / "autograder" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -388,6 +400,21 @@ def build_release(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+
+
+def points_table() -> str:
+    """The autograded points per student function (public and hidden checks), in Markdown."""
+    from .checks import all_checks
+
+    rows: dict[tuple[str, str], list[float]] = {}
+    for check in all_checks(include_hidden=True):
+        rows.setdefault((check.part, check.function), []).append(check.points)
+    lines = ["| part | function | checks | points |", "|---|---|---:|---:|"]
+    for (part, function), points in rows.items():
+        lines.append(f"| {part[-1]} | `{function}` | {len(points)} | {sum(points):g} |")
+    total = sum(sum(p) for p in rows.values())
+    lines.append(f"| | **total** | {sum(len(p) for p in rows.values())} | **{total:g}** |")
+    return "\n".join(lines)
 
 
 def tree_differences(made: Path, committed: Path) -> list[str]:

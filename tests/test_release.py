@@ -7,6 +7,7 @@ committed ``release/hw4`` against ``source/hw4``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -388,3 +389,36 @@ def test_release_autograder_works_alone(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=hw4, capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_release_sets_up_and_explains_itself():
+    """Students set up from the release alone: requirements, conda environment and a
+    README whose points table is the checks' own."""
+    _needs_release()
+    from autograder.checks import all_checks
+
+    for name in builder.SETUP_FILES:
+        assert (RELEASE / name).read_bytes() == (ROOT / name).read_bytes(), name
+    readme = (RELEASE / "README.md").read_text()
+    assert builder.POINTS_MARKER not in readme
+    for word in ("Colab", "conda env create -f environment.yml", "pip install -r requirements.txt",
+                 'check("', "python -m autograder grade . --public-only", "collect_submission.py",
+                 "hw4_submission.zip"):
+        assert word in readme, word
+    checks = all_checks(include_hidden=True)
+    for function in {c.function for c in checks}:
+        points = sum(c.points for c in checks if c.function == function)
+        assert re.search(rf"\| `{re.escape(function)}` \| \d+ \| {points:g} \|", readme), function
+    assert f"**{sum(c.points for c in checks):g}**" in readme
+
+
+def test_release_public_checks_run_from_the_release_folder(tmp_path):
+    """`python -m autograder grade . --public-only`, as the release README says."""
+    _needs_release()
+    hw4 = tmp_path / "hw4"
+    shutil.copytree(RELEASE, hw4, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", ".", "--public-only", "--quiet"],
+                          cwd=hw4, capture_output=True, text=True, timeout=600,
+                          env={"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"total\s+0/\d+", done.stdout), done.stdout
