@@ -407,3 +407,19 @@ def test_a_slow_import_does_not_extend_the_check_limit(grade):
     assert report.failed_ids() == {"fixture.scale.values"}, report.details()
     assert "time limit of 1.0 s" in out["fixture.scale.values"]
     assert wall < 20, wall
+
+
+def test_killing_the_fork_server_costs_only_that_check(fixture_answers, tmp_path):
+    """Without a privilege drop (a student grading as themselves), student code can kill
+    the fork server, its parent: the check it ran fails and a new server runs the rest."""
+    from autograder.checks import by_id
+    from autograder.engine import build_workspace
+    from autograder.sandbox import run_checks
+
+    attack = GOOD_P1.replace("return 2 * x - 1", "import os, signal, time\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+                             "    time.sleep(5)\n    return 2 * x - 1")
+    hw4 = build_workspace({P1: attack.encode(), P2: GOOD_P2.encode()}, tmp_path / "work")
+    checks = [c for cid, c in by_id().items() if cid.startswith("fixture.")]
+    outcomes = run_checks(hw4, checks, drop_privileges=False)
+    failed = {cid for cid, o in outcomes.items() if o.error is not None}
+    assert failed == {"fixture.scale.values"}, {cid: o.error for cid, o in outcomes.items()}

@@ -337,6 +337,7 @@ class _Group:
             os.close(progress_w)
             os.close(err_w)
         self.code: int | None = None
+        self.server_lost = False
         self.buffer = b""
         self.stderr_tail = b""
 
@@ -347,7 +348,7 @@ class _Group:
         if self.err_fd in ready:
             chunk = os.read(self.err_fd, 65536)
             self.stderr_tail = (self.stderr_tail + chunk)[-4000:]
-        if self.server.control in ready and self.code is None:
+        if self.server.control in ready and not self.exited:
             self._take_exit(0.0)
         if self.read_fd not in ready:
             return []
@@ -361,13 +362,19 @@ class _Group:
         return [line.decode("utf-8", "replace")[:500] for line in complete]
 
     def _take_exit(self, timeout: float) -> None:
-        message = self.server.receive(timeout)
+        try:
+            message = self.server.receive(timeout)
+        except ServerError:
+            # The server is gone (student code may kill its parent when no privileges
+            # were dropped): the child's status is unknown; the run starts a new server.
+            self.server_lost = True
+            return
         if message and message.get("event") == "exit" and message.get("pid") == self.pid:
             self.code = int(message["code"])
 
     @property
     def exited(self) -> bool:
-        return self.code is not None
+        return self.code is not None or self.server_lost
 
     def close(self) -> int | None:
         code = self.code  # the child's own exit status, before any clean-up kill
@@ -376,11 +383,8 @@ class _Group:
             kill_session_and_pid(self.pid, uid)
         else:  # reaped: its pid may be reused, but not while its session has members
             kill_all(self.pid, uid)
-        if self.code is None:
-            try:
-                self._take_exit(10.0)
-            except ServerError:
-                pass
+        if not self.exited:
+            self._take_exit(10.0)
         code = self.code if code is None else code
         os.close(self.read_fd)
         os.close(self.err_fd)
