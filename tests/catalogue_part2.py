@@ -38,6 +38,9 @@ LOSS_LINE = "return F.mse_loss(self.noise_pred_net(x_t, t, cond), eps)"
 
 MUTANTS: list[Mutant] = [
     # --- schedule
+    mutant("schedule_default_betas_only", NS, "self.alphas = 1.0 - self.betas",
+           "self.alphas = 1.0 - torch.linspace(1e-4, 0.02, self.num_steps, device=self.device)",
+           {P + "schedule.t50"}, why="the schedule of the default betas, whatever beta_start and beta_end"),
     mutant("cumprod_of_betas", NS, CUMPROD, "self.alpha_bars = torch.cumprod(self.betas, dim=0)", SCHEDULE,
            why="alpha_bar as the cumulative product of the betas"),
     mutant("exclusive_cumprod", NS, CUMPROD,

@@ -153,11 +153,12 @@ def _close(a, b, rtol=1e-3, atol=1e-5) -> bool:
 
 # --------------------------------------------------------------------------- schedule
 
-def run_schedule(num_steps):
+def run_schedule(num_steps, betas=None):
     def run(env):
         import torch
 
-        scheduler = env.module(SCHED).NoiseScheduler(num_steps, device=env.device)
+        ends = {} if betas is None else {"beta_start": betas[0], "beta_end": betas[1]}
+        scheduler = env.module(SCHED).NoiseScheduler(num_steps, device=env.device, **ends)
         return {"alphas": scheduler.alphas, "alpha_bars": scheduler.alpha_bars,
                 "betas": torch.as_tensor(scheduler.betas)}
     return run
@@ -174,16 +175,25 @@ SCHEDULE_HINTS = [
          lambda got, ans: _close(got["alpha_bars"][1:], ans["alpha_bars"][:-1], 1e-4)),
     Hint("`alphas` should be 1 - betas.",
          lambda got, ans: not _close(got["alphas"], ans["alphas"], 1e-5)),
+    Hint("Your schedule is the one of the default betas: compute alphas from `self.betas`, which "
+         "honours beta_start and beta_end, not from the default values.",
+         lambda got, ans: _close(got["alphas"][[0, -1]], [1 - 1e-4, 1 - 0.02], 1e-6)
+         and not _close(ans["alphas"][[0, -1]], [1 - 1e-4, 1 - 0.02], 1e-6)),
 ]
 
 
-def schedule_check(num_steps, points, hidden=False):
+def schedule_check(num_steps, points, hidden=False, betas=None):
+    """``betas``: (beta_start, beta_end) other than the defaults, so that a schedule
+    written for the default betas only (not from ``self.betas``) is caught."""
+    start, end = betas or (1e-4, 0.02)
+    ends = "" if betas is None else f", beta_start={start:g}, beta_end={end:g}"
     return check(
         id=f"part2.schedule.t{num_steps}",
-        title=f"NoiseScheduler: alphas and alpha_bars for T = {num_steps}",
+        title=f"NoiseScheduler: alphas and alpha_bars for T = {num_steps}"
+              + ("" if betas is None else f", betas from {start:g} to {end:g}"),
         module=SCHED, function="NoiseScheduler.__init__", points=points, hidden=hidden,
-        call=f"NoiseScheduler({num_steps}) (betas = linspace(1e-4, 0.02, {num_steps}))",
-        run=run_schedule(num_steps),
+        call=f"NoiseScheduler({num_steps}{ends}) (betas = linspace({start:g}, {end:g}, {num_steps}))",
+        run=run_schedule(num_steps, betas),
         expect={"alphas": SCHEDULE_TOL, "alpha_bars": SCHEDULE_TOL},
         hints=SCHEDULE_HINTS,
     )

@@ -7,7 +7,7 @@ from .part2 import (add_noise_check, denoise_check, generate_check, load_dataset
                     schedule_check)
 
 CHECKS = [
-    schedule_check(50, points=1, hidden=True),
+    schedule_check(50, points=1, hidden=True, betas=(5e-4, 0.04)),
     add_noise_check("3d_hidden", (5, 2, 7), 50, seed=31, points=1, hidden=True),
     denoise_check(99, False, points=1, hidden=True, shape=(3, 2, 5, 5), seed=32, tag="t99_hidden"),
     denoise_check(1, True, points=1, hidden=True, shape=(3, 2, 5, 5), seed=33, tag="threshold_t1_hidden"),
