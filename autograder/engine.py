@@ -15,7 +15,6 @@ import stat
 import tempfile
 import time
 import zipfile
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -25,7 +24,7 @@ from .checks import all_checks
 from .checks.api import Check, View
 from .compare import judge
 from .results import Report
-from .sandbox import Limits, run_checks
+from .sandbox import UNMEASURED_LIMIT_S, Limits, run_checks
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
@@ -45,7 +44,6 @@ MAX_FILE_BYTES = 20 * 2**20
 TIMINGS_FILE = "timings.json"
 TIME_FLOOR_S = 5.0
 TIME_MULTIPLE = 25.0
-UNMEASURED_LIMIT_S = 60.0
 # Gradescope stops an autograder after 10 minutes by default; the default budget
 # leaves room for starting Python, judging and writing results.json.
 DEFAULT_BUDGET_S = 420.0
@@ -320,7 +318,6 @@ def generate_answers(source: Path | None = None, only: str | None = None) -> dic
         npzio.save(path, arrays)
         written["hidden" if hidden else "public"] = path
     return written
-
 
 
 def write_timings(measured: dict[str, float], keep_others: bool = False) -> None:

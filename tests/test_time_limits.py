@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from autograder.results import Report
 from autograder.sandbox import Limits, container_memory_mb, fit_to_container
 from tests.mutants import ROOT, add_infinite_loops, build_submission
 
-ONE_CORE = ["taskset", "-c", "0"] if subprocess.run(["which", "taskset"], capture_output=True).returncode == 0 else []
+ONE_CORE = ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
 
 def _ids(function: str) -> set[str]:

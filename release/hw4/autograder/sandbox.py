@@ -397,7 +397,7 @@ def run_checks(hw4: Path, checks: Sequence[Check], device: str = "cpu",
                deadline: float | None = None, budget_s: float | None = None) -> dict[str, Outcome]:
     """Run ``checks`` against the hw4 folder; return an Outcome for every check.
 
-    ``timeouts``: seconds per check id (default: the check's floor, else 60 s), scaled
+    ``timeouts``: seconds per check id (default: UNMEASURED_LIMIT_S, or the check's higher floor), scaled
     by ``limits.time_scale``. ``deadline``: a ``time.monotonic()`` instant after which
     nothing more runs and every check left fails with a message saying why, naming
     ``budget_s``, the whole run's budget.
@@ -431,7 +431,8 @@ class _Run:
         self.server: _Server | None = None
 
     def limit(self, check: Check) -> float:
-        return self.timeouts.get(check.id, check.timeout or UNMEASURED_LIMIT_S) * self.limits.time_scale
+        unmeasured = max(check.timeout or 0.0, UNMEASURED_LIMIT_S)  # as engine.time_limits
+        return self.timeouts.get(check.id, unmeasured) * self.limits.time_scale
 
     def pending(self) -> list[Check]:
         return [c for c in self.checks if c.id not in self.outcomes]
