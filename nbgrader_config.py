@@ -1,4 +1,5 @@
-"""nbgrader configuration for HW4. The course root is this repository.
+"""nbgrader configuration. The course root is this repository; every assignment is a
+folder source/<name>/ with an assignment.toml (autograder/manifest.py), e.g. hw4:
 
     source/hw4/                  instructor notebooks and modules (with solutions)
     release/hw4/                 student version (`make release`)
@@ -20,6 +21,7 @@ function with the same engine and checks as Gradescope (partial credit).
 module solutions into release/hw4; the post-convert hook below therefore rebuilds
 release/hw4 exactly as `make release` does (stripped modules, public autograder).
 """
+import glob
 import os
 import sys
 
@@ -29,13 +31,10 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-# The four modules students edit and submit next to the notebooks.
-STUDENT_MODULES = [
-    "part1_gans/gan_pytorch.py",
-    "part2_diffusion/noise_scheduler.py",
-    "part2_diffusion/diffusion_model.py",
-    "part2_diffusion/image_gen.py",
-]
+from autograder.manifest import MANIFEST, load  # noqa: E402
+
+# Every assignment of the course, by name, from its manifest.
+ASSIGNMENTS = {a.name: a for a in (load(p) for p in sorted(glob.glob(os.path.join(ROOT, "source", "*", MANIFEST))))}
 
 c.CourseDirectory.root = ROOT
 c.CourseDirectory.course_id = "hw4"
@@ -43,25 +42,25 @@ c.CourseDirectory.course_id = "hw4"
 # never replace the instructor's (the notebooks import it), data and zips are large.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*",
                             "autograder", "data", "*.zip", "*.pt", "*.pth"]
-# Autograde first copies source/hw4 over the submission; the students' modules are
+# Autograde first copies source/<name> over the submission; the students' modules are
 # what is graded, so they must not be replaced by the reference solution.
-c.Autograde.exclude_overwriting = {"hw4": STUDENT_MODULES}
+c.Autograde.exclude_overwriting = {name: list(a.student_modules) for name, a in ASSIGNMENTS.items()}
 # A notebook runs every check in sandboxed child processes: give it time on a slow CPU.
 c.Execute.timeout = 600
 
 
 def _release_like_make_release(assignment=None, student=None, notebooks=None):
-    """After `nbgrader generate_assignment hw4`, rebuild release/hw4 with the stripped
-    modules (nbgrader's own copy would contain the solutions)."""
-    if assignment != "hw4":
+    """After `nbgrader generate_assignment <name>`, rebuild release/<name> with the
+    stripped modules (nbgrader's own copy would contain the solutions)."""
+    if assignment not in ASSIGNMENTS:
         return
     import shutil
 
     from autograder.release import build_release
 
-    dest = os.path.join(ROOT, "release", "hw4")
+    dest = os.path.join(ROOT, "release", assignment)
     try:
-        build_release(os.path.join(ROOT, "source", "hw4"), dest)
+        build_release(os.path.join(ROOT, "source", assignment), dest)
     except Exception:
         shutil.rmtree(dest, ignore_errors=True)  # never leave nbgrader's unstripped copy
         raise

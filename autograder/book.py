@@ -26,15 +26,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .manifest import current
+
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "assignments"
 THEORY_SOURCE = REPO / "source" / "theory"
-RELEASE = REPO / "release" / "hw4"
+ASSIGNMENT = current()
+RELEASE = ASSIGNMENT.release_dir
 
-# The release notebooks and the book page each becomes (docname -> file name).
-NOTEBOOKS = {"hw4/part1_gans": "part1_gans.ipynb", "hw4/part2_diffusion": "part2_diffusion.ipynb"}
-PART_OF_NOTEBOOK = {"part1_gans.ipynb": "part1", "part2_diffusion.ipynb": "part2"}
-PART_TITLES = {"part1": "Part 1: GANs", "part2": "Part 2: Diffusion"}
+# The release notebooks and the book page each becomes (docname -> file name), from the manifest.
+NOTEBOOKS = {f"{ASSIGNMENT.name}/{p.notebook[:-len('.ipynb')]}": p.notebook for p in ASSIGNMENT.parts if p.notebook}
+PART_OF_NOTEBOOK = {p.notebook: p.id for p in ASSIGNMENT.parts if p.notebook}
+PART_TITLES = {p.id: p.title for p in ASSIGNMENT.parts}
 
 # Appears on every page of the instructor solutions and nowhere else: a student build
 # whose output contains it (or a solution fence) is refused.

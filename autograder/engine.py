@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from . import npzio
+from . import manifest
 from .checks import all_checks
 from .checks.api import Check, View
 from .compare import judge
@@ -28,14 +29,6 @@ from .sandbox import UNMEASURED_LIMIT_S, Limits, run_checks
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
-STUDENT_MODULES = (
-    "part1_gans/gan_pytorch.py",
-    "part2_diffusion/noise_scheduler.py",
-    "part2_diffusion/diffusion_model.py",
-    "part2_diffusion/image_gen.py",
-)
-NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
-SUBMITTED = STUDENT_MODULES + NOTEBOOKS
 MAX_FILE_BYTES = 20 * 2**20
 # Time limits from measurement: each check may take TIME_MULTIPLE times as long as
 # the reference did when the answers were made (on one core), and never less than
@@ -58,23 +51,24 @@ class SubmissionError(Exception):
 
 
 def provided_root() -> Path:
-    """Where the provided (non-student) files come from: the release, else source."""
+    """Where the provided (non-student) files come from: the release, else the source,
+    else the student's own copy (see :meth:`manifest.Assignment.provided_dir`)."""
     override = os.environ.get("HW4_PROVIDED")
     if override:
         return Path(override)
-    # In the student release the package sits inside hw4/ itself.
-    for candidate in (REPO_ROOT / "release" / "hw4", REPO_ROOT / "source" / "hw4", REPO_ROOT):
-        if (candidate / "randomizer.py").is_file():
-            return candidate
-    raise SubmissionError("no release/hw4 or source/hw4 folder with the provided files")
+    try:
+        return manifest.current().provided_dir()
+    except manifest.ManifestError as error:
+        raise SubmissionError(str(error)) from None
 
 
 def provided_files(root: Path) -> dict[str, bytes]:
     """Every provided .py file (not the student modules, not the autograder copy)."""
     files = {}
+    student_modules = manifest.current().student_modules
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
-        if rel in STUDENT_MODULES or rel.split("/")[0] in ("autograder", "__pycache__") \
+        if rel in student_modules or rel.split("/")[0] in ("autograder", "__pycache__") \
                 or "/__pycache__/" in rel or ".ipynb_checkpoints" in rel:
             continue
         data = path.read_bytes()
@@ -93,14 +87,16 @@ def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
     path = Path(path)
     notes: list[str] = []
     entries: dict[str, bytes] = {}
+    assignment = manifest.current()
+    submitted = assignment.submitted
     if path.is_dir():
         for item in sorted(path.rglob("*")):
             rel = item.relative_to(path).as_posix()
             if item.is_symlink():
-                if any(rel.endswith(s) for s in SUBMITTED):
+                if any(rel.endswith(s) for s in submitted):
                     notes.append(f"{rel}: links are not accepted; upload the file itself")
                 continue
-            if item.is_file() and any(rel == s or rel.endswith("/" + s) for s in SUBMITTED):
+            if item.is_file() and any(rel == s or rel.endswith("/" + s) for s in submitted):
                 if item.stat().st_size > MAX_FILE_BYTES:
                     notes.append(f"{rel}: larger than {MAX_FILE_BYTES >> 20} MB, ignored")
                     continue
@@ -109,7 +105,7 @@ def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 rel = PurePosixPath(info.filename).as_posix()
-                if info.is_dir() or not any(rel == s or rel.endswith("/" + s) for s in SUBMITTED):
+                if info.is_dir() or not any(rel == s or rel.endswith("/" + s) for s in submitted):
                     continue
                 if ".." in PurePosixPath(rel).parts or rel.startswith("/"):
                     notes.append(f"{rel}: unsafe path in the zip, ignored")
@@ -132,7 +128,7 @@ def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
         raise SubmissionError(f"submission must be a folder or a .zip file: {path}")
 
     chosen: dict[str, bytes] = {}
-    for wanted in SUBMITTED:
+    for wanted in submitted:
         exact = [rel for rel in entries if rel == wanted]
         nested = [rel for rel in entries if rel.endswith("/" + wanted) and rel.count("/") == wanted.count("/") + 1]
         pick = exact or nested
@@ -144,7 +140,7 @@ def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
             deep = sorted(rel for rel in entries if rel.endswith("/" + wanted))[0]
             notes.append(f"{wanted}: found only at {deep}, which is nested too deeply; "
                          "zip the hw4 folder's contents (or the hw4 folder itself)")
-    missing = [m for m in STUDENT_MODULES if m not in chosen]
+    missing = [m for m in assignment.student_modules if m not in chosen]
     if missing:
         notes.append("missing from the submission (their checks score 0): " + ", ".join(missing))
     return chosen, notes
@@ -152,7 +148,7 @@ def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
 
 def build_workspace(student: dict[str, bytes], dest: Path, provided: Path | None = None) -> Path:
     """A fresh hw4 folder: provided files from the release plus the student's files."""
-    hw4 = dest / "hw4"
+    hw4 = dest / manifest.current().name
     files = provided_files(provided or provided_root())
     files.update(student)
     for rel, data in files.items():
@@ -181,7 +177,7 @@ def select_checks(only: str | None = None, include_hidden: bool = True,
 
 
 def answers_dir() -> Path:
-    return Path(os.environ.get("HW4_ANSWERS_DIR") or PACKAGE_ROOT / "answers")
+    return Path(os.environ.get("HW4_ANSWERS_DIR") or manifest.current().answers_dir)
 
 
 def answer_path(hidden: bool) -> Path:
@@ -234,7 +230,7 @@ def protect_secrets() -> None:
     """As root, make the answers and the reference unreadable to the sandbox user."""
     if os.geteuid() != 0:
         return
-    for secret in (answers_dir(), REPO_ROOT / "source"):
+    for secret in (answers_dir(), manifest.current().course_root / "source"):
         if secret.exists():
             os.chmod(secret, 0o700)
 
@@ -290,7 +286,7 @@ def generate_answers(source: Path | None = None, only: str | None = None) -> dic
 
     With ``only``, the other checks' stored answers are kept as they are.
     """
-    source = Path(source or REPO_ROOT / "source" / "hw4")
+    source = Path(source or manifest.current().source_dir)
     checks = select_checks(only, include_hidden=True)
     outcomes = run_checks(source, checks, device="cpu", drop_privileges=False,
                           limits=Limits(memory_mb=0, rss_mb=16384, time_scale=4.0))

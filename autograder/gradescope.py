@@ -15,6 +15,8 @@ import io
 import zipfile
 from pathlib import Path
 
+from .manifest import MANIFEST, current
+
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -67,19 +69,31 @@ def _shipped_files() -> dict[str, bytes]:
         rel = path.relative_to(PACKAGE_ROOT)
         if not path.is_file() or "__pycache__" in rel.parts or path.suffix in (".pyc", ".tmp"):
             continue
-        if rel.as_posix() in NOT_SHIPPED or rel.name.startswith("bench"):
+        if rel.as_posix() in NOT_SHIPPED or rel.name.startswith("bench") or rel.parts[0] == "templates":
             continue
         files[f"autograder/{rel.as_posix()}"] = path.read_bytes()
-    release = REPO_ROOT / "release" / "hw4"
-    if not (release / "randomizer.py").is_file():
-        raise SystemExit("release/hw4 is missing: run `python -m autograder release` first")
+    assignment = current()
+    release = assignment.release_dir
+    where = release.relative_to(assignment.course_root).as_posix()
+    if not (release / MANIFEST).is_file():
+        raise SystemExit(f"{where} is missing: run `python -m autograder release` first")
+    files[f"{where}/{MANIFEST}"] = (release / MANIFEST).read_bytes()
     for path in sorted(release.rglob("*.py")):
         rel = path.relative_to(release)
         if rel.parts[0] in ("autograder", "__pycache__") or "__pycache__" in rel.parts:
             continue
-        files[f"release/hw4/{rel.as_posix()}"] = path.read_bytes()
+        files[f"{where}/{rel.as_posix()}"] = path.read_bytes()
+    for module, _ in assignment.check_modules(include_hidden=True):
+        rel = module.replace(".", "/") + ".py"  # check modules outside the package
+        if not rel.startswith("autograder/"):
+            files[rel] = (assignment.course_root / rel).read_bytes()
+    answers = assignment.answers_dir
+    if not assignment.answers.startswith("autograder/"):
+        for name in ("public.npz", "hidden.npz", "timings.json"):
+            if (answers / name).is_file():
+                files[f"{assignment.answers}/{name}"] = (answers / name).read_bytes()
     files["requirements.txt"] = (REPO_ROOT / "requirements.txt").read_bytes()
-    files["setup.sh"] = SETUP_SH.encode()
+    files["setup.sh"] = SETUP_SH.replace("autograder/answers", assignment.answers).encode()
     files["run_autograder"] = RUN_AUTOGRADER.encode()
     for name, data in files.items():
         if b"### BEGIN SOLUTION" in data or b"### BEGIN HIDDEN TESTS" in data:

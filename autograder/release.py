@@ -33,9 +33,10 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from .manifest import MANIFEST, Assignment, ManifestError, current, load
+
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
-ASSIGNMENT = "hw4"
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -45,15 +46,16 @@ END_HIDDEN = "### END HIDDEN TESTS"
 MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
                 "BEGIN MARK SCHEME", "END MARK SCHEME")
 
-# The public part of the autograder package, relative to autograder/. An allow-list:
-# a file the lead adds is NOT released until it is named here (or, if it is for
-# instructors only, in INSTRUCTOR_ONLY); tests/test_release.py fails until every
-# file of the package is in exactly one of the two lists.
-PUBLIC_AUTOGRADER_FILES = (
+# The engine's public files, relative to autograder/. An allow-list: a file the lead
+# adds is NOT released until it is named here (or, if it is for instructors only, in
+# INSTRUCTOR_ONLY); tests/test_release.py fails until every file of the package is
+# classified. The public check modules and answers come from the manifest.
+ENGINE_FILES = (
     "__init__.py",
     "__main__.py",
     "cli.py",
     "engine.py",
+    "manifest.py",
     "runner.py",
     "sandbox.py",
     "results.py",
@@ -63,11 +65,8 @@ PUBLIC_AUTOGRADER_FILES = (
     "compare.py",
     "checks/__init__.py",
     "checks/api.py",
-    "checks/part1.py",
-    "checks/part2.py",
-    "answers/public.npz",
-    "answers/timings.json",
 )
+PUBLIC_ANSWERS = ("public.npz", "timings.json")
 # Glob patterns (relative to autograder/) that never leave the instructor's copy.
 INSTRUCTOR_ONLY = (
     "release.py",
@@ -75,8 +74,6 @@ INSTRUCTOR_ONLY = (
     "oracle.py",
     "book.py",
     "bench*.py",
-    "checks/*_hidden.py",
-    "answers/hidden.npz",
     "templates/*",
 )
 
@@ -89,57 +86,19 @@ POINTS_MARKER = "<!-- points table: written by the release builder from the chec
 IGNORED_NAMES = ("__pycache__", ".ipynb_checkpoints", ".*", "*.pyc", "data", "*.zip",
                  "*.pt", "*.pth", "*.ckpt", "gradebook.db", "nbgrader_config.py")
 
-# The first code cell of both notebooks (cell id "setup"). `--write-setup-cell` puts
-# this text into source/hw4/*.ipynb; tests/test_notebooks_execute.py runs it as Colab.
-SETUP_CELL = """\
-# Setup: run this cell first (Colab or JupyterLab).
-import os, sys, pathlib
-# Colab only (ignored elsewhere): keep the hw4 folder on Google Drive so your edits survive.
-USE_DRIVE = True                # False: work in /content/hw4, which is lost when the runtime ends
-DRIVE_FOLDER = "MyDrive/hw4"    # where you uploaded the hw4 folder in your Drive
-RELEASE_URL = os.environ.get("HW4_RELEASE_URL", "")  # or a URL of the hw4 release zip
-if "google.colab" in sys.modules:
-    import importlib.util, shutil, subprocess, tempfile, urllib.request, zipfile
-    _home = pathlib.Path(os.environ.get("HW4_COLAB_HOME", "/content"))
-    if USE_DRIVE:
-        from google.colab import drive
-        drive.mount(str(_home / "drive"))
-        _work = _home / "drive" / DRIVE_FOLDER
-    else:
-        _work = _home / "hw4"
-    if not (_work / "randomizer.py").exists():
-        if not RELEASE_URL:
-            raise FileNotFoundError(f"no hw4 files in {_work}: upload the hw4 folder there "
-                                    "(or set RELEASE_URL to the release zip) and run this cell again")
-        print(f"downloading the hw4 release into {_work} ...")
-        with tempfile.TemporaryDirectory() as _tmp:
-            _zip = pathlib.Path(_tmp, "hw4.zip")
-            urllib.request.urlretrieve(RELEASE_URL, _zip)
-            zipfile.ZipFile(_zip).extractall(_tmp)
-            _got = next(p.parent for p in sorted(pathlib.Path(_tmp).rglob("randomizer.py")))
-            shutil.copytree(_got, _work, dirs_exist_ok=True)
-    _missing = [m for m in ("torch", "torchvision", "numpy", "scipy", "matplotlib", "tqdm")
-                if importlib.util.find_spec(m) is None]
-    if _missing:  # Colab ships all of these today; install only what is absent
-        print("installing:", *_missing)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *_missing], check=True)
-    os.chdir(_work)
-HW4 = pathlib.Path.cwd()
-# The autograder: inside hw4/ (student release) or a few folders up (course repository).
-for _root in [HW4, *HW4.parents][:4]:
-    if (_root / "autograder" / "__init__.py").exists():
-        sys.path.insert(0, str(_root))
-        break
-if "google.colab" in sys.modules and os.geteuid() == 0:
-    # the checks run as an unprivileged user, who cannot read Drive: use a readable copy
-    _pkg = pathlib.Path(tempfile.mkdtemp(prefix="hw4-autograder-"))
-    shutil.copytree(_root / "autograder", _pkg / "autograder")
-    os.chmod(_pkg, 0o755)
-    os.environ["HW4_PROVIDED"] = str(HW4)
-    sys.path.insert(0, str(_pkg))
-from autograder.notebook import check
-%load_ext autoreload
-%autoreload 2"""
+# The first code cell of every notebook (cell id "setup"), from
+# templates/setup_cell.py with the manifest's Colab folder filled in.
+# `--write-setup-cell` puts it into the source notebooks; tests/test_notebooks_execute.py
+# runs it as Colab would.
+SETUP_TEMPLATE = PACKAGE_ROOT / "templates" / "setup_cell.py"
+
+
+def setup_cell(assignment=None) -> str:
+    from string import Template
+
+    assignment = assignment or current()
+    return Template(SETUP_TEMPLATE.read_text()).substitute(colab_folder=assignment.colab_folder)
+
 
 _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]+(?P<name>\w+)")
 _CLASS = re.compile(r"^(?P<indent>[ \t]*)class[ \t]+(?P<name>\w+)")
@@ -246,11 +205,11 @@ def nbgrader_env(**extra) -> dict:
     return env
 
 
-def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path) -> None:
+def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path, name: str) -> None:
     """Run ``nbgrader generate_assignment`` on ``notebooks`` in a temporary course."""
     with tempfile.TemporaryDirectory(prefix="hw4-release-course-") as tmp:
         course = Path(tmp)
-        assignment = course / "source" / ASSIGNMENT
+        assignment = course / "source" / name
         assignment.mkdir(parents=True)
         for rel in notebooks:
             _check_cell_ids(json.loads((source / rel).read_text()), rel)
@@ -266,13 +225,13 @@ def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path) -> None
         env = nbgrader_env(JUPYTER_CONFIG_DIR=str(config_dir))
         env.pop("JUPYTER_CONFIG_PATH", None)
         done = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force",
+            [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
              f"--CourseDirectory.root={course}", "--log-level=WARN"],
             cwd=course, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise ReleaseError("nbgrader generate_assignment failed:\n" + done.stdout + done.stderr)
         for rel in notebooks:
-            made = course / "release" / ASSIGNMENT / rel
+            made = course / "release" / name / rel
             if not made.is_file():
                 raise ReleaseError(f"nbgrader did not produce {rel}")
             data = made.read_text()
@@ -299,44 +258,67 @@ def _check_no_outputs(notebook: dict, where) -> None:
 
 # ------------------------------------------------------------------- the autograder
 
-def public_autograder_files(package: Path = PACKAGE_ROOT) -> list[str]:
-    """The allow-listed package files (relative to ``package``); every one must exist."""
-    missing = [rel for rel in PUBLIC_AUTOGRADER_FILES if not (package / rel).is_file()]
+def module_file(module: str) -> str:
+    """The file of a dotted module, relative to the course root."""
+    return module.replace(".", "/") + ".py"
+
+
+def _origin(rel: str, assignment: Assignment, package: Path) -> Path:
+    """Where a course-root-relative grader file comes from (``autograder/`` is ``package``)."""
+    head, _, rest = rel.partition("/")
+    return package / rest if head == "autograder" else assignment.course_root / rel
+
+
+def grader_files(assignment: Assignment, package: Path = PACKAGE_ROOT) -> tuple[dict[str, Path], set[str]]:
+    """The grader files the release carries ({course-root-relative path: origin}) and
+    those it must never carry (hidden check modules, hidden answers)."""
+    public = {f"autograder/{rel}": package / rel for rel in ENGINE_FILES}
+    for module, _ in assignment.check_modules(include_hidden=False):
+        public[module_file(module)] = _origin(module_file(module), assignment, package)
+    for name in PUBLIC_ANSWERS:
+        rel = f"{assignment.answers}/{name}"
+        public[rel] = _origin(rel, assignment, package)
+    secret = {module_file(p.hidden_checks) for p in assignment.parts if p.hidden_checks}
+    secret.add(f"{assignment.answers}/hidden.npz")
+    missing = [rel for rel, origin in public.items() if not origin.is_file()]
     if missing:
-        raise ReleaseError("the public autograder needs these files, which are missing: "
-                           + ", ".join(f"autograder/{m}" for m in missing)
-                           + " (for answers/public.npz run `python -m autograder answers`)")
-    leaked = [rel for rel in PUBLIC_AUTOGRADER_FILES
-              if any(fnmatch.fnmatch(rel, pattern) for pattern in INSTRUCTOR_ONLY)]
+        raise ReleaseError("the public autograder needs these files, which are missing: " + ", ".join(missing)
+                           + " (for the answers run `python -m autograder answers`)")
+    leaked = sorted(set(public) & secret) + [
+        rel for rel in public if rel.startswith("autograder/")
+        and any(fnmatch.fnmatch(rel.partition("/")[2], pattern) for pattern in INSTRUCTOR_ONLY)]
     if leaked:
-        raise ReleaseError(f"instructor-only files in the public allow-list: {leaked}")
-    return list(PUBLIC_AUTOGRADER_FILES)
+        raise ReleaseError(f"instructor-only files among the public ones: {leaked}")
+    return public, secret
 
 
-def public_timings(package: Path = PACKAGE_ROOT) -> str:
+def public_timings(timings: Path, public_answers: Path) -> str:
     """timings.json with the public checks only (the release must not name hidden ones)."""
-    import json
     import zipfile
 
     try:
-        with zipfile.ZipFile(package / "answers" / "public.npz") as archive:
+        with zipfile.ZipFile(public_answers) as archive:
             public = {name.partition("/")[0] for name in archive.namelist()}
-        document = json.loads((package / "answers" / "timings.json").read_text())
+        document = json.loads(timings.read_text())
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise ReleaseError(f"answers/public.npz or answers/timings.json is unreadable ({error}): "
+        raise ReleaseError(f"{public_answers.name} or {timings.name} is unreadable ({error}): "
                            "run `python -m autograder answers`") from None
     document["seconds"] = {cid: t for cid, t in document.get("seconds", {}).items() if cid in public}
     return json.dumps(document, indent=1) + "\n"
 
 
-def unclassified_autograder_files(package: Path = PACKAGE_ROOT) -> list[str]:
-    """Package files in neither list (they must be classified before a release)."""
+def unclassified_autograder_files(package: Path = PACKAGE_ROOT, assignment: Assignment | None = None) -> list[str]:
+    """Package files neither public, nor secret, nor instructor-only (they must be
+    classified before a release)."""
+    assignment = assignment or current()
+    public, secret = grader_files(assignment, package)
+    known = {rel.partition("/")[2] for rel in set(public) | secret if rel.startswith("autograder/")}
     found = []
     for path in sorted(package.rglob("*")):
         rel = path.relative_to(package).as_posix()
         if not path.is_file() or "__pycache__" in rel.split("/") or rel.endswith(".pyc"):
             continue
-        if rel in PUBLIC_AUTOGRADER_FILES or any(fnmatch.fnmatch(rel, p) for p in INSTRUCTOR_ONLY):
+        if rel in known or any(fnmatch.fnmatch(rel, p) for p in INSTRUCTOR_ONLY):
             continue
         found.append(rel)
     return found
@@ -344,16 +326,19 @@ def unclassified_autograder_files(package: Path = PACKAGE_ROOT) -> list[str]:
 
 # ---------------------------------------------------------------------------- build
 
-def build_release(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT,
-                  dest: Path | str = REPO_ROOT / "release" / ASSIGNMENT,
+def build_release(source: Path | str | None = None, dest: Path | str | None = None,
                   package: Path | str = PACKAGE_ROOT) -> list[str]:
-    """Regenerate ``dest`` from ``source``; returns the released paths (sorted, POSIX).
+    """Regenerate ``dest`` (default: the manifest's release folder) from ``source``
+    (default: its source folder); returns the released paths (sorted, POSIX).
 
     Everything is built in a temporary folder first, so a failure leaves ``dest`` as it was.
     """
-    source, dest, package = Path(source).resolve(), Path(dest).resolve(), Path(package).resolve()
-    if not (source / "randomizer.py").is_file():
-        raise ReleaseError(f"{source} does not look like the hw4 source (no randomizer.py)")
+    source = Path(source or current().source_dir).resolve()
+    try:
+        assignment = load(source / MANIFEST)
+    except ManifestError as error:
+        raise ReleaseError(f"{source} is not an assignment source: {error}") from None
+    dest, package = Path(dest or assignment.release_dir).resolve(), Path(package).resolve()
     if dest == source or dest in source.parents or source in dest.parents or dest == REPO_ROOT:
         raise ReleaseError(f"refusing to write the release to {dest}")
     files = source_files(source)
@@ -375,8 +360,11 @@ def build_release(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT,
                 data = (source / rel).read_bytes()
                 _refuse_markers(data.decode("utf-8", "replace"), rel.as_posix())
                 target.write_bytes(data)
+        unlisted = sorted(set(assignment.notebooks) - {rel.as_posix() for rel in notebooks})
+        if unlisted:
+            raise ReleaseError(f"notebooks named in {MANIFEST} but missing from {source}: {unlisted}")
         if notebooks:
-            _generate_notebooks(source, notebooks, staging)
+            _generate_notebooks(source, notebooks, staging, assignment.name)
         for name in SETUP_FILES:  # one copy of the environment: the repository's own
             origin = source.parent.parent / name
             if origin.is_file() and not (source / name).exists():
@@ -384,13 +372,14 @@ def build_release(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT,
         readme = staging / "README.md"
         if readme.is_file() and POINTS_MARKER in readme.read_text():
             readme.write_text(readme.read_text().replace(POINTS_MARKER, points_table()))
-        for rel in public_autograder_files(package):
-            target = staging / "autograder" / rel
+        public, _ = grader_files(assignment, package)
+        for rel, origin in public.items():
+            target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            if rel == "answers/timings.json":
-                target.write_text(public_timings(package))
+            if rel == f"{assignment.answers}/timings.json":
+                target.write_text(public_timings(origin, public[f"{assignment.answers}/public.npz"]))
             else:
-                shutil.copyfile(package / rel, target)
+                shutil.copyfile(origin, target)
         for path in staging.rglob("*"):
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         os.chmod(staging, 0o755)
@@ -430,19 +419,21 @@ def tree_differences(made: Path, committed: Path) -> list[str]:
     return problems
 
 
-def write_setup_cell(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT) -> list[str]:
-    """Put :data:`SETUP_CELL` into the cell with id "setup" of each source notebook
+def write_setup_cell(source: Path | str | None = None) -> list[str]:
+    """Put :func:`setup_cell` into the cell with id "setup" of each source notebook
     (no other cell is touched); returns the notebooks that changed."""
     import nbformat
 
+    source = Path(source or current().source_dir)
+    cell = setup_cell(load(source / MANIFEST))
     changed = []
-    for path in sorted(Path(source).glob("*.ipynb")):
+    for path in sorted(source.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         cells = [c for c in notebook.cells if c.get("id") == "setup"]
         if len(cells) != 1 or cells[0].cell_type != "code":
             raise ReleaseError(f"{path.name}: needs exactly one code cell with id 'setup'")
-        if cells[0].source != SETUP_CELL:
-            cells[0].source = SETUP_CELL
+        if cells[0].source != cell:
+            cells[0].source = cell
             nbformat.write(notebook, path)
             changed.append(path.name)
     return changed
@@ -450,8 +441,8 @@ def write_setup_cell(source: Path | str = REPO_ROOT / "source" / ASSIGNMENT) -> 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder release", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", type=Path, default=REPO_ROOT / "source" / ASSIGNMENT)
-    parser.add_argument("--dest", type=Path, default=REPO_ROOT / "release" / ASSIGNMENT)
+    parser.add_argument("--source", type=Path, help="default: the manifest's source/<name>")
+    parser.add_argument("--dest", type=Path, help="default: the manifest's release/<name>")
     parser.add_argument("--check", action="store_true",
                         help="build into a temporary folder and report differences from --dest")
     parser.add_argument("--write-setup-cell", action="store_true",
@@ -459,15 +450,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.write_setup_cell:
         print("setup cell updated in:", ", ".join(write_setup_cell(args.source)) or "nothing (up to date)")
-    unclassified = unclassified_autograder_files()
+    unclassified = unclassified_autograder_files(assignment=load(args.source / MANIFEST) if args.source else None)
     if unclassified:
         print("warning: autograder files in neither the public allow-list nor INSTRUCTOR_ONLY "
               "(autograder/release.py); they are not released: " + ", ".join(unclassified), file=sys.stderr)
+    assignment = load(args.source / MANIFEST) if args.source else current()
+    args.source = args.source or assignment.source_dir
+    args.dest = args.dest or assignment.release_dir
     try:
         if args.check:
-            with tempfile.TemporaryDirectory(prefix="hw4-release-check-") as tmp:
-                build_release(args.source, Path(tmp) / ASSIGNMENT)
-                problems = tree_differences(Path(tmp) / ASSIGNMENT, args.dest)
+            with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
+                build_release(args.source, Path(tmp) / assignment.name)
+                problems = tree_differences(Path(tmp) / assignment.name, args.dest)
             if problems:
                 print(f"{args.dest} is out of date (run `make release`):\n  " + "\n  ".join(problems))
                 return 1
@@ -477,8 +471,9 @@ def main(argv=None) -> int:
     except ReleaseError as error:
         print(f"release failed: {error}", file=sys.stderr)
         return 1
+    grader = set(grader_files(assignment)[0])
     stubs = sum((args.dest / rel).read_text().count("not implemented yet")
-                for rel in released if rel.endswith(".py") and not rel.startswith("autograder/"))
+                for rel in released if rel.endswith(".py") and rel not in grader)
     print(f"wrote {args.dest}: {len(released)} files, {stubs} TODO stubs")
     return 0
 

@@ -10,14 +10,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.manifest import current
+
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "source" / "hw4"
-STUDENT_FILES = (
-    "part1_gans/gan_pytorch.py",
-    "part2_diffusion/noise_scheduler.py",
-    "part2_diffusion/diffusion_model.py",
-    "part2_diffusion/image_gen.py",
-)
+SOURCE = current().source_dir
+STUDENT_FILES = current().student_modules
 
 
 @dataclass(frozen=True)

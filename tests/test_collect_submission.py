@@ -14,16 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.manifest import current
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw4"
 RELEASE = ROOT / "release" / "hw4"
-MODULES = (
-    "part1_gans/gan_pytorch.py",
-    "part2_diffusion/noise_scheduler.py",
-    "part2_diffusion/diffusion_model.py",
-    "part2_diffusion/image_gen.py",
-)
-NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
+MODULES = current().student_modules
+NOTEBOOKS = current().notebooks
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from autograder import gradescope, results
+from autograder.manifest import current
 
 from conftest import DEVICES
 from tests.mutants import add_infinite_loops, build_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw4"
-STUDENT_FILES = ("part1_gans/gan_pytorch.py", "part2_diffusion/noise_scheduler.py",
-                 "part2_diffusion/diffusion_model.py", "part2_diffusion/image_gen.py")
+STUDENT_FILES = current().student_modules
 
 
 @pytest.fixture(scope="module")

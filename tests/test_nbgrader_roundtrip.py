@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.manifest import current
 from autograder.release import nbgrader_env
 from tests.mutants import add_infinite_loops, build_submission
 from tests.tiny_data import write_all
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw4"
 RELEASE = ROOT / "release" / "hw4"
-NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
+NOTEBOOKS = current().notebooks
 CHECK_CALL = re.compile(r"""check\(\s*["']([\w.]+)["']\s*(,\s*hidden\s*=\s*True)?""")
 REPORT = ROOT / "build" / "roundtrip.json"
 
@@ -215,8 +216,7 @@ def test_written_answers_stay_manually_graded(roundtrip):
 def test_students_modules_are_graded_not_the_reference(roundtrip):
     for student, folder in roundtrip["students"].items():
         graded = roundtrip["course"] / "autograded" / student / "hw4"
-        for rel in ("part1_gans/gan_pytorch.py", "part2_diffusion/noise_scheduler.py",
-                    "part2_diffusion/diffusion_model.py", "part2_diffusion/image_gen.py"):
+        for rel in current().student_modules:
             if (folder / rel).exists():
                 assert (graded / rel).read_bytes() == (folder / rel).read_bytes(), f"{student}: {rel}"
         assert not (graded / "autograder").exists(), "a submitted autograder/ copy must not be used"

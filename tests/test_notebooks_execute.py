@@ -14,7 +14,10 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from autograder.release import SETUP_CELL
+from autograder.manifest import current
+from autograder.release import setup_cell
+
+SETUP_CELL = setup_cell()
 from tests.tiny_data import write_all
 
 pytestmark = pytest.mark.xdist_group("notebooks")
@@ -22,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("notebooks")
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw4"
 RELEASE = ROOT / "release" / "hw4"
-NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
+NOTEBOOKS = current().notebooks
 
 
 @pytest.fixture(scope="module")

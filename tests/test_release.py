@@ -20,17 +20,27 @@ import numpy as np
 import pytest
 
 from autograder import release as builder
+from autograder.manifest import current
 from autograder.release import ReleaseError, build_release, strip_module, tree_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw4"
 RELEASE = ROOT / "release" / "hw4"
-STUDENT_MODULES = (
-    "part1_gans/gan_pytorch.py",
-    "part2_diffusion/noise_scheduler.py",
-    "part2_diffusion/diffusion_model.py",
-    "part2_diffusion/image_gen.py",
-)
+STUDENT_MODULES = current().student_modules
+FIXTURE_MANIFEST = """\
+name = "hw4"
+title = "A fixture assignment"
+answers = "autograder/answers"
+[[files]]
+path = "shapes/area.py"
+functions = ["area", "Shape.scale"]
+[[parts]]
+id = "p1"
+title = "Part 1"
+notebook = "part1.ipynb"
+checks = "autograder.checks.p1"
+hidden_checks = "autograder.checks.p1_hidden"
+"""
 STUB = re.compile(r'raise NotImplementedError\("([\w.]+): not implemented yet"\)')
 
 
@@ -129,6 +139,7 @@ def fixture_trees(tmp_path_factory):
     source = base / "source" / "hw4"
     (source / "shapes").mkdir(parents=True)
     (source / "randomizer.py").write_text("def seed(s):\n    pass\n")
+    (source / "assignment.toml").write_text(FIXTURE_MANIFEST)
     (source / "shapes" / "area.py").write_text(FENCED)
     (source / "notes.txt").write_text("provided notes\n")
     (source / "data").mkdir()
@@ -138,8 +149,8 @@ def fixture_trees(tmp_path_factory):
     (source / "hw4_submission.zip").write_bytes(b"PK")
     _fixture_notebook(source / "part1.ipynb")
     package = base / "package"
-    for rel in builder.PUBLIC_AUTOGRADER_FILES + ("release.py", "gradescope.py", "checks/part1_hidden.py",
-                                                  "answers/hidden.npz", "bench_grader.py"):
+    for rel in builder.ENGINE_FILES + ("checks/p1.py", "release.py", "gradescope.py", "checks/p1_hidden.py",
+                                       "answers/hidden.npz", "bench_grader.py"):
         (package / rel).parent.mkdir(parents=True, exist_ok=True)
         (package / rel).write_text(f"# {rel}\n")
     # the answers the release filters: one public and one hidden check timed
@@ -154,8 +165,9 @@ def fixture_trees(tmp_path_factory):
 
 def test_fixture_release_has_exactly_the_expected_files(fixture_trees):
     first, second, again = fixture_trees["listing"]
-    expected = sorted(["randomizer.py", "shapes/area.py", "notes.txt", "part1.ipynb"]
-                      + [f"autograder/{rel}" for rel in builder.PUBLIC_AUTOGRADER_FILES])
+    expected = sorted(["assignment.toml", "randomizer.py", "shapes/area.py", "notes.txt", "part1.ipynb",
+                       "autograder/checks/p1.py", "autograder/answers/public.npz", "autograder/answers/timings.json"]
+                      + [f"autograder/{rel}" for rel in builder.ENGINE_FILES])
     assert first == expected == second == again
     leftovers = [p.name for p in fixture_trees["first"].parent.iterdir()]
     assert leftovers == ["hw4"], "the staging folder must not be left behind"
@@ -194,13 +206,17 @@ def test_build_refuses_a_bad_fence_and_leaves_the_old_release(tmp_path, fixture_
 
 
 def test_every_autograder_file_is_classified_public_or_instructor_only():
-    """A module the lead adds must be named in PUBLIC_AUTOGRADER_FILES or INSTRUCTOR_ONLY."""
+    """A module the lead adds must be named in ENGINE_FILES or INSTRUCTOR_ONLY (check
+    modules and answers are classified by the manifest)."""
     assert builder.unclassified_autograder_files() == []
 
 
-def test_public_allow_list_holds_no_instructor_file():
-    for rel in builder.PUBLIC_AUTOGRADER_FILES:
-        assert "hidden" not in rel and not rel.startswith(("release", "gradescope", "oracle", "book", "bench"))
+def test_public_grader_files_hold_no_instructor_file():
+    public, secret = builder.grader_files(current())
+    assert secret and not set(public) & secret
+    for rel in public:
+        assert "hidden" not in rel and not rel.startswith(
+            tuple(f"autograder/{name}" for name in ("release", "gradescope", "oracle", "book", "bench", "templates")))
 
 
 # ---------------------------------------------------------------- the real release

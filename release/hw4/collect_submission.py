@@ -21,15 +21,17 @@ import sys
 import zipfile
 from pathlib import Path
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 HW4 = Path(__file__).resolve().parent
-MODULES = (
-    "part1_gans/gan_pytorch.py",
-    "part2_diffusion/noise_scheduler.py",
-    "part2_diffusion/diffusion_model.py",
-    "part2_diffusion/image_gen.py",
-)
-NOTEBOOKS = ("part1_gans.ipynb", "part2_diffusion.ipynb")
-ZIP_NAME = "hw4_submission.zip"
+# What to pack comes from the assignment's manifest, beside this file.
+MANIFEST = tomllib.loads((HW4 / "assignment.toml").read_text(encoding="utf-8"))
+MODULES = tuple(f["path"] for f in MANIFEST["files"])
+NOTEBOOKS = tuple(p["notebook"] for p in MANIFEST["parts"] if "notebook" in p)
+ZIP_NAME = MANIFEST.get("submission_zip", f"{MANIFEST['name']}_submission.zip")
 MAX_MB = 20  # the grader ignores larger files
 _STUB = re.compile(r'raise NotImplementedError\("([\w.]+): not implemented yet"\)')
 

@@ -32,6 +32,7 @@ from typing import Mapping, Sequence
 
 from . import npzio
 from .checks.api import Check
+from .manifest import ENV_VAR, current
 from .protocol import Word, parse
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -184,8 +185,11 @@ def kill_session_and_pid(pid: int, uid: int | None) -> None:
 def _child_env(device: str, scratch: Path, shared_uid: bool) -> dict:
     keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "LD_LIBRARY_PATH")
     env = {key: os.environ[key] for key in keep if key in os.environ}
+    assignment = current()
     env.update({
-        "PYTHONPATH": str(PACKAGE_ROOT.parent),
+        # the package, and the course root that the manifest's check modules import from
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(PACKAGE_ROOT.parent), str(assignment.course_root)])),
+        ENV_VAR: str(assignment.path),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "PYTHONNOUSERSITE": "1",
