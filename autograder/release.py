@@ -439,6 +439,51 @@ def write_setup_cell(source: Path | str | None = None) -> list[str]:
     return changed
 
 
+CHECK_CALL = re.compile(r'^check\("([\w.]+)"(, hidden=True)?\)$', re.MULTILINE)
+
+
+def registry_points(include_hidden: bool = True) -> dict[tuple[str, bool], float]:
+    """Points per (function, hidden) from the registry of checks."""
+    from .checks import all_checks
+
+    points: dict[tuple[str, bool], float] = {}
+    for c in all_checks(include_hidden):
+        points[(c.function, c.hidden)] = points.get((c.function, c.hidden), 0) + c.points
+    return points
+
+
+def write_check_points(source: Path | str | None = None) -> list[str]:
+    """Set the nbgrader points of every ``check("f")`` / ``check("f", hidden=True)``
+    cell of the source notebooks to the registry's points for that function; returns
+    the notebooks that changed. A cell naming a function without checks is an error."""
+    import nbformat
+
+    source = Path(source or current().source_dir)
+    points = registry_points()
+    bare = {(f.split(".")[-1], hidden): p for (f, hidden), p in points.items()}
+    changed = []
+    for path in sorted(source.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        touched = False
+        for cell in notebook.cells:
+            calls = CHECK_CALL.findall(cell.source) if cell.cell_type == "code" else []
+            if len(calls) != 1:
+                continue
+            function, hidden = calls[0][0], bool(calls[0][1])
+            want = points.get((function, hidden), bare.get((function, hidden)))
+            if want is None:
+                raise ReleaseError(f"{path.name}: cell {cell.get('id')} checks {function!r} "
+                                   f"({'hidden' if hidden else 'public'}), which has no such checks")
+            meta = cell.metadata.setdefault("nbgrader", {})
+            if meta.get("points") != want:
+                meta["points"] = int(want) if float(want).is_integer() else want
+                touched = True
+        if touched:
+            nbformat.write(notebook, path)
+            changed.append(path.name)
+    return changed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder release", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, help="default: the manifest's source/<name>")
@@ -447,7 +492,11 @@ def main(argv=None) -> int:
                         help="build into a temporary folder and report differences from --dest")
     parser.add_argument("--write-setup-cell", action="store_true",
                         help="update the 'setup' cell of the source notebooks, then build")
+    parser.add_argument("--write-points", action="store_true",
+                        help="set the points of the source notebooks' check cells from the registry, then build")
     args = parser.parse_args(argv)
+    if args.write_points:
+        print("check-cell points updated in:", ", ".join(write_check_points(args.source)) or "nothing (up to date)")
     if args.write_setup_cell:
         print("setup cell updated in:", ", ".join(write_setup_cell(args.source)) or "nothing (up to date)")
     unclassified = unclassified_autograder_files(assignment=load(args.source / MANIFEST) if args.source else None)
