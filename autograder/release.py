@@ -65,6 +65,7 @@ ENGINE_FILES = (
     "compare.py",
     "checks/__init__.py",
     "checks/api.py",
+    "checks/helpers.py",
 )
 PUBLIC_ANSWERS = ("public.npz", "timings.json")
 # Glob patterns (relative to autograder/) that never leave the instructor's copy.
