@@ -77,12 +77,13 @@ def main(argv=None) -> int:
           "allocated itself)")
     print("  (peak RSS includes the mapped torch libraries: the CUDA build used here maps far more\n"
           "   than the CPU build that the Gradescope image installs)")
-    try:
-        from autograder import bench_diffusion
-    except ImportError:
+    from autograder.cli import _tools, run_tool
+
+    tool = _tools().get("bench-diffusion")
+    if tool is None:
         return 0
     print("\nDiffusion model")
-    return int(bench_diffusion.main() or 0)
+    return run_tool(tool, [])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``python -m autograder``: answers, grade, release, gradescope, book, oracle."""
+"""``python -m autograder``: answers, grade, release, gradescope, book, and the
+assignment's own instructor tools (``[tools]`` in its manifest, e.g. oracle)."""
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,45 @@ def _answers(args) -> int:
     return 0
 
 
-DELEGATED = ("release", "gradescope", "book", "oracle")
+DELEGATED = ("release", "gradescope", "book")
+
+
+def _tools() -> dict[str, Path]:
+    """The assignment's instructor tools: command -> script (absent in a student's copy)."""
+    from .manifest import ManifestError, current
+
+    try:
+        assignment = current()
+    except ManifestError:
+        return {}
+    return {name: assignment.source_dir / rel for name, rel in assignment.tools
+            if (assignment.source_dir / rel).is_file()}
+
+
+def tool_module(name: str):
+    """Import an instructor tool as a module (for its functions, e.g. in tests)."""
+    import importlib.util
+
+    script = _tools()[name]
+    spec = importlib.util.spec_from_file_location(f"tool_{name.replace('-', '_')}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tool(script: Path, argv: list[str]) -> int:
+    """Run a tool script as ``__main__`` with ``argv``; its exit status."""
+    import runpy
+
+    saved = sys.argv
+    sys.argv = [str(script), *argv]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
 
 
 def main(argv=None) -> int:
@@ -57,6 +96,9 @@ def main(argv=None) -> int:
     if argv and argv[0] in DELEGATED:
         # These commands parse their own options (argparse.REMAINDER drops a leading --flag).
         return int(importlib.import_module(f"autograder.{argv[0]}").main(argv[1:]) or 0)
+    tools = _tools()
+    if argv and argv[0] in tools:
+        return run_tool(tools[argv[0]], argv[1:])
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -80,11 +122,12 @@ def main(argv=None) -> int:
     answers.add_argument("--only", help="regenerate only these check-id prefixes")
     answers.set_defaults(func=_answers)
 
-    for name, text in (("release", "build release/hw4 from source/hw4"),
+    for name, text in (("release", "build the student release from the source"),
                        ("gradescope", "build the Gradescope autograder zip"),
-                       ("book", "build the course book (--instructor: with the theory solutions)"),
-                       ("oracle", "train and export the oracle generator")):
+                       ("book", "build the course book (--instructor: with the theory solutions)")):
         sub.add_parser(name, help=text + f" (python -m autograder {name} --help)")
+    for name, script in tools.items():
+        sub.add_parser(name, help=f"the assignment's tool {script.name} (python -m autograder {name} --help)")
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -65,10 +65,11 @@ def provided_root() -> Path:
 def provided_files(root: Path) -> dict[str, bytes]:
     """Every provided .py file (not the student modules, not the autograder copy)."""
     files = {}
-    student_modules = manifest.current().student_modules
+    assignment = manifest.current()
+    student_modules = assignment.student_modules
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
-        if rel in student_modules or rel.split("/")[0] in ("autograder", "__pycache__") \
+        if rel in student_modules or assignment.is_instructor_only(rel) or rel.split("/")[0] in ("autograder", "__pycache__") \
                 or "/__pycache__/" in rel or ".ipynb_checkpoints" in rel:
             continue
         data = path.read_bytes()

@@ -72,7 +72,6 @@ PUBLIC_ANSWERS = ("public.npz", "timings.json")
 INSTRUCTOR_ONLY = (
     "release.py",
     "gradescope.py",
-    "oracle.py",
     "book.py",
     "bench*.py",
     "templates/*",
@@ -342,7 +341,7 @@ def build_release(source: Path | str | None = None, dest: Path | str | None = No
     dest, package = Path(dest or assignment.release_dir).resolve(), Path(package).resolve()
     if dest == source or dest in source.parents or source in dest.parents or dest == REPO_ROOT:
         raise ReleaseError(f"refusing to write the release to {dest}")
-    files = source_files(source)
+    files = [rel for rel in source_files(source) if not assignment.is_instructor_only(rel.as_posix())]
     notebooks = [rel for rel in files if rel.suffix == ".ipynb"]
     nested = [rel for rel in notebooks if len(rel.parts) > 1]
     if nested:

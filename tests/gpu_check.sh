@@ -15,4 +15,4 @@ timeout 200 "$PY" -m pytest -m cuda -q -p no:cacheprovider -x tests/
 echo "== Part 2 graded on CUDA (the stored CPU answers must hold)"
 timeout 60 "$PY" -m autograder grade source/hw4 --only part2 --device cuda --quiet | tail -n 3
 echo "== Diffusion benchmarks on CUDA"
-timeout 60 "$PY" -m autograder.bench_diffusion --device cuda --quick
+timeout 60 "$PY" -m autograder bench-diffusion --device cuda --quick

@@ -62,6 +62,9 @@ SCHEMA = {
                 "checks": {"type": "string", "pattern": _MODULE},
                 "hidden_checks": {"type": "string", "pattern": _MODULE},
             }}},
+        "instructor_only": {"type": "array", "items": {"type": "string", "pattern": _RELPATH}},
+        "tools": {"type": "object", "additionalProperties": {"type": "string", "pattern": _RELPATH + r"(?<=\.py)"},
+                  "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"}},
         "runner": {"type": "object", "additionalProperties": False, "properties": {
             "preload": {"type": "array", "items": {"type": "string", "pattern": _MODULE}}}},
     },
@@ -100,6 +103,11 @@ class Assignment:
     answers: str                    # relative to course_root
     preload: tuple[str, ...]
     randomizer: str                 # the provided seeded randomizer (``seed(s)``), relative to the folder
+    instructor_only: tuple[str, ...] = ()   # paths in the source folder never released
+    tools: tuple[tuple[str, str], ...] = ()  # (command, script relative to the source folder)
+
+    def is_instructor_only(self, rel: str) -> bool:
+        return any(rel == p or rel.startswith(p.rstrip("/") + "/") for p in self.instructor_only)
 
     @property
     def folder(self) -> Path:
@@ -197,6 +205,8 @@ def load(path: Path | str, course_root: Path | str | None = None) -> Assignment:
         answers=data.get("answers", f"answers/{data['name']}"),
         preload=tuple(data.get("runner", {}).get("preload", ())),
         randomizer=data.get("randomizer", "randomizer.py"),
+        instructor_only=tuple(data.get("instructor_only", ())),
+        tools=tuple(sorted(data.get("tools", {}).items())),
     )
 
 

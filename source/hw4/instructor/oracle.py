@@ -24,7 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
-SOURCE_HW4 = Path(__file__).resolve().parents[1] / "source" / "hw4"
+SOURCE_HW4 = Path(__file__).resolve().parents[1]  # source/hw4: this file lives in its instructor/ folder
 
 
 def _parser() -> argparse.ArgumentParser:
