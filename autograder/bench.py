@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.manifest import current
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_WALL_S = 15.0
 TARGET_MB = 700.0
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
     print(f"  wall time        {worst['wall_s']:.1f} s   (target <= {TARGET_WORST_S:.0f} s: "
           f"{verdict(worst['wall_s'] <= TARGET_WORST_S)}; Gradescope's default timeout is 600 s)")
     print("Grader, full reference, one core")
-    figures = grader_benchmark(REPO_ROOT / "source" / "hw4")
+    figures = grader_benchmark(current().source_dir)
     print(f"  score            {figures['score']:g}/{figures['max_score']:g} ({figures['checks']} checks)")
     print(f"  wall time        {figures['wall_s']:.1f} s   (target <= {TARGET_WALL_S:.0f} s: "
           f"{verdict(figures['wall_s'] <= TARGET_WALL_S)})")

@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     grade.add_argument("--quiet", action="store_true", help="print the table only")
     grade.set_defaults(func=_grade)
 
-    answers = sub.add_parser("answers", help="regenerate the stored answers from source/hw4")
+    answers = sub.add_parser("answers", help="regenerate the stored answers from the reference (source/<name>)")
     answers.add_argument("--only", help="regenerate only these check-id prefixes")
     answers.set_defaults(func=_answers)
 

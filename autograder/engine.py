@@ -261,7 +261,7 @@ def grade_folder(submission, device: str = "cpu", include_hidden: bool = True,
     deadline = None
     if budget_s is not None:
         deadline = started + max(budget_s - min(RESULTS_RESERVE_S, 0.2 * budget_s), 0.0)
-    workdir = Path(tempfile.mkdtemp(prefix="hw4-grade-"))
+    workdir = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         hw4 = build_workspace(student, workdir)
         outcomes = run_checks(hw4, checks, device=device, limits=limits, workdir=workdir,

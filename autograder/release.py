@@ -207,7 +207,7 @@ def nbgrader_env(**extra) -> dict:
 
 def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path, name: str) -> None:
     """Run ``nbgrader generate_assignment`` on ``notebooks`` in a temporary course."""
-    with tempfile.TemporaryDirectory(prefix="hw4-release-course-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="release-course-") as tmp:
         course = Path(tmp)
         assignment = course / "source" / name
         assignment.mkdir(parents=True)
@@ -217,7 +217,7 @@ def _generate_notebooks(source: Path, notebooks: list[Path], dest: Path, name: s
         (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""\
             c = get_config()
             c.CourseDirectory.root = {str(course)!r}
-            c.CourseDirectory.course_id = "hw4-release"
+            c.CourseDirectory.course_id = "release"
             c.CourseDirectory.db_url = "sqlite:///" + {str(course / "gradebook.db")!r}
         """))
         config_dir = course / ".jupyter"

@@ -410,7 +410,7 @@ def run_checks(hw4: Path, checks: Sequence[Check], device: str = "cpu",
     hw4 = Path(hw4).resolve()
     user = sandbox_user() if drop_privileges else None
     own_workdir = workdir is None
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="hw4-run-"))
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="grade-run-"))
     os.chmod(workdir, 0o755)
     run = _Run(hw4, checks, device, limits, user, workdir, dict(timeouts or {}), deadline, budget_s)
     try:
