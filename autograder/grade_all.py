@@ -290,7 +290,7 @@ def plan_jobs(requested: int | None, cores: Sequence[int] | None = None,
     from .sandbox import Limits
 
     cores = list(cores if cores is not None else sorted(os.sched_getaffinity(0)))
-    jobs = requested or len(cores)
+    jobs = len(cores) if requested is None else requested
     if jobs < 1:
         raise InputError("--jobs must be at least 1")
     notes = []
@@ -449,6 +449,8 @@ def grade_all(roots: Sequence[Path], out: Path, jobs: int | None = None, shard: 
 
     options = options or Options()
     out = Path(out)
+    if jobs is not None and jobs < 1:
+        raise InputError("--jobs must be at least 1")
     submissions = [s for s in discover(roots, exclude=out) if in_shard(s.key, shard)]
     out.mkdir(parents=True, exist_ok=True)
     summary = Summary(total=len(submissions))
