@@ -74,6 +74,8 @@ INSTRUCTOR_ONLY = (
     "gradescope.py",
     "oracle.py",
     "book.py",
+    "grade_all.py",
+    "class_report.py",
     "bench*.py",
     "checks/*_hidden.py",
     "answers/hidden.npz",

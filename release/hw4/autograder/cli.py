@@ -1,4 +1,4 @@
-"""``python -m autograder``: answers, grade, release, gradescope, book, oracle."""
+"""``python -m autograder``: answers, grade, grade-all, merge, release, gradescope, book, oracle."""
 from __future__ import annotations
 
 import argparse
@@ -79,6 +79,13 @@ def main(argv=None) -> int:
     answers = sub.add_parser("answers", help="regenerate the stored answers from source/hw4")
     answers.add_argument("--only", help="regenerate only these check-id prefixes")
     answers.set_defaults(func=_answers)
+
+    try:  # instructor tooling, not shipped in the student release
+        from .grade_all import add_commands
+    except ModuleNotFoundError:
+        pass
+    else:
+        add_commands(sub)
 
     for name, text in (("release", "build release/hw4 from source/hw4"),
                        ("gradescope", "build the Gradescope autograder zip"),
