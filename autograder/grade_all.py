@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Sequence
@@ -372,9 +372,10 @@ def _complete(results: dict | None) -> bool:
 
 
 def grade_one(submission: Submission, path: Path, out: Path, options: Options, cpus: Sequence[int],
-              uid: int | None, time_scale: float) -> dict:
+              uid: int | None, time_scale: float, running: set | None = None) -> dict:
     """Grade one submission in its own process (the engine, as ``grade`` runs it);
-    returns its results. The process is stopped if it outlives its budget."""
+    returns its results. The process is stopped if it outlives its budget.
+    ``running``: where the process is listed while it runs (to stop it on an interrupt)."""
     folder = submission_dir(out, submission.key)
     folder.mkdir(parents=True, exist_ok=True)
     results_path = folder / "results.json"
@@ -390,12 +391,19 @@ def grade_one(submission: Submission, path: Path, out: Path, options: Options, c
     process = subprocess.Popen([sys.executable, "-m", "autograder.grade_all", "--worker", json.dumps(request)],
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                env=env, start_new_session=True)
+    entry = (process, uid)
+    if running is not None:
+        running.add(entry)
     try:
         log, _ = process.communicate(timeout=limit)
         stopped = None
     except subprocess.TimeoutExpired:
         stopped = f"grader error: grading did not finish within {limit:.0f} s and was stopped"
-        log = _stop(process, uid)
+        _kill(process, uid)
+        log, _ = process.communicate()
+    finally:
+        if running is not None:
+            running.discard(entry)
     log_path = folder / "grader.log"
     if log.strip():
         log_path.write_bytes(log[-20000:])
@@ -411,7 +419,8 @@ def grade_one(submission: Submission, path: Path, out: Path, options: Options, c
     return results
 
 
-def _stop(process: subprocess.Popen, uid: int | None) -> bytes:
+def _kill(process: subprocess.Popen, uid: int | None) -> None:
+    """Stop a grading process, its fork server and every process of its sandbox uid."""
     from .sandbox import kill_all
 
     try:
@@ -419,8 +428,6 @@ def _stop(process: subprocess.Popen, uid: int | None) -> bytes:
     except OSError:
         pass
     kill_all(process.pid, uid)
-    log, _ = process.communicate()
-    return log or b""
 
 
 def _worker(request: dict) -> int:
@@ -477,13 +484,14 @@ def grade_all(roots: Sequence[Path], out: Path, jobs: int | None = None, shard: 
     for slot in range(summary.jobs):
         slots.put(slot)
     uids = _Uids() if os.geteuid() == 0 else None
+    running: set = set()
 
     def run(item):
         submission, path, digest = item
         slot = slots.get()
         try:
             results = grade_one(submission, path, out, options, [cores[slot % len(cores)]],
-                                uids.take() if uids else None, scale)
+                                uids.take() if uids else None, scale, running)
         finally:
             slots.put(slot)
         complete = _complete(results)
@@ -496,16 +504,26 @@ def grade_all(roots: Sequence[Path], out: Path, jobs: int | None = None, shard: 
 
     from tqdm import tqdm
 
+    pool = ThreadPoolExecutor(max_workers=summary.jobs)
     with tqdm(total=len(todo), unit="submission", disable=not progress or not todo, dynamic_ncols=True,
-              mininterval=0.5 if sys.stderr.isatty() else 30.0, desc="grading") as bar, \
-            ThreadPoolExecutor(max_workers=summary.jobs) as pool:
-        for submission, complete in pool.map(run, todo):
-            summary.graded += 1
-            if not complete:
-                summary.errors.append(submission.key)
-                bar.write(f"{submission.key}: the grader could not finish (see "
-                          f"{submission_dir(out, submission.key)}); it is regraded on the next run")
-            bar.update(1)
+              mininterval=0.5 if sys.stderr.isatty() else 30.0, desc="grading") as bar:
+        try:
+            for future in as_completed([pool.submit(run, item) for item in todo]):
+                submission, complete = future.result()
+                summary.graded += 1
+                if not complete:
+                    summary.errors.append(submission.key)
+                    bar.write(f"{submission.key}: the grader could not finish (see "
+                              f"{submission_dir(out, submission.key)}); it is regraded on the next run")
+                bar.update(1)
+        except BaseException:
+            # Interrupted: nothing new starts, what runs is stopped, what finished is kept.
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process, uid in list(running):
+                _kill(process, uid)
+            raise
+        finally:
+            pool.shutdown(wait=True)
     _cleanup(scratch)
     records = [Record.load(submission_dir(out, s.key)) for s in submissions]
     write_outputs(out, records, fingerprint=fingerprint, options=asdict(options))
@@ -557,7 +575,21 @@ def merge(shards: Sequence[Path], out: Path) -> int:
 
 # ------------------------------------------------------------------ command line
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _grade_all_command(args) -> int:
+    if threading.current_thread() is not threading.main_thread():
+        return _grade_all_run(args)
+    previous = signal.signal(signal.SIGTERM, _interrupt)   # a scheduler's stop: keep what is graded
+    try:
+        return _grade_all_run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _grade_all_run(args) -> int:
     try:
         options = Options(device=args.device, include_hidden=not args.public_only, only=args.only,
                           budget_s=args.budget if args.budget > 0 else None, time_scale=args.time_scale)
@@ -566,6 +598,10 @@ def _grade_all_command(args) -> int:
     except InputError as error:
         print(f"grade-all: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("grade-all: interrupted; the submissions graded so far are kept, rerun to grade the rest",
+              file=sys.stderr)
+        return 130
     for note in summary.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"{summary.total} submissions: {summary.graded} graded, {summary.reused} unchanged "
