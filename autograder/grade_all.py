@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
+from .engine import DEFAULT_BUDGET_S
+
 PACKAGE_ROOT = Path(__file__).resolve().parent
 ASSIGNMENT = "hw4"
 GRADESCOPE_METADATA = "submission_metadata.yml"
@@ -78,7 +80,7 @@ class Options:
     device: str = "cpu"
     include_hidden: bool = True
     only: str | None = None
-    budget_s: float | None = 420.0
+    budget_s: float | None = DEFAULT_BUDGET_S
     time_scale: float = 1.0
 
 
@@ -213,14 +215,20 @@ def unwrap(submission: Submission, scratch: Path) -> tuple[Path, dict[str, bytes
     one zip (a zipped zip, or a student folder with the uploaded zip in it) is
     graded from that inner zip, up to ``MAX_NESTING`` levels down.
     """
-    from .engine import read_submission
+    from .engine import SubmissionError, read_submission
 
     path = submission.path
     for depth in range(MAX_NESTING + 1):
-        files, notes = read_submission(path)
+        try:
+            files, notes = read_submission(path)
+        except (SubmissionError, zipfile.BadZipFile, OSError) as error:   # graded as empty, as by grade
+            files, notes = {}, [str(error)]
         if files or depth == MAX_NESTING:
             return path, files, notes
-        inner = _single_inner_zip(path, scratch / f"{submission.key}-{depth + 1}.zip")
+        try:
+            inner = _single_inner_zip(path, scratch / f"{submission.key}-{depth + 1}.zip")
+        except (zipfile.BadZipFile, OSError):
+            inner = None
         if inner is None:
             return path, files, notes
         path = inner
@@ -562,6 +570,9 @@ def merge(shards: Sequence[Path], out: Path) -> int:
     if len(fingerprints) > 1 or len(option_sets) > 1:
         raise InputError("the shards were graded with different checks, answers or options; "
                          "rerun them with the same grader (grade-all regrades what changed)")
+    out.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chmod(out, 0o700)
     for key, (shard, _) in sorted(chosen.items()):
         source, target = submission_dir(shard, key), submission_dir(out, key)
         if source.resolve() != target.resolve():
@@ -625,8 +636,6 @@ def _merge_command(args) -> int:
 
 def add_commands(sub) -> None:
     """Register ``grade-all`` and ``merge`` on the CLI's subparsers."""
-    from .engine import DEFAULT_BUDGET_S
-
     grade_all_parser = sub.add_parser(
         "grade-all", help="grade every submission of a class, in parallel, resumable, with a report",
         description="Grade every submission of a class, N at a time, each in its own sandbox; a rerun "

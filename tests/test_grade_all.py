@@ -341,3 +341,93 @@ def test_report_failure_counts_match_the_csv(graded_class):
         assert f"<code>{cid}</code></td><td>{points[cid]:g}</td><td>{failed} of {len(rows)}</td>" in html
     # the loop is named as what it is
     assert "took longer than its time limit" in report
+
+
+# ------------------------------------------------------------------ the README's cluster recipes
+
+README = ROOT / "README.md"
+
+
+def readme_block(language: str, marker: str) -> str:
+    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+    (found,) = [b for b in blocks if marker in b]
+    return found
+
+
+def test_readme_slurm_array_script_and_merge_run(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = readme_block("bash", "#SBATCH --array").replace(".venv/bin/python", sys.executable)
+    tasks = int(re.search(r"--array=0-(\d+)", script)[1]) + 1
+    (tmp_path / "submissions").mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SLURM_SUBMIT_DIR=str(tmp_path),
+               SLURM_ARRAY_TASK_COUNT=str(tasks), SLURM_CPUS_PER_TASK="1")
+    for task in range(tasks):
+        subprocess.run(["bash", "-c", script], env=env | {"SLURM_ARRAY_TASK_ID": str(task)}, check=True,
+                       capture_output=True)
+    merge_line = re.search(r"^\S*python -m autograder merge .*$", readme_block("bash", "autograder merge"), re.M)[0]
+    subprocess.run(["bash", "-c", merge_line.replace(".venv/bin/python", sys.executable)], cwd=tmp_path, env=env,
+                   check=True, capture_output=True)
+    assert sorted(p.name for p in (tmp_path / "grading").iterdir()) == ["all"] + [f"shard-{i}" for i in range(tasks)]
+    assert (tmp_path / "grading" / "all" / "grades.csv").read_text().startswith("student,sid,submission,score")
+
+
+def test_readme_kubernetes_indexed_job_runs_its_shard(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    job = yaml.safe_load(readme_block("yaml", "Indexed"))
+    assert (job["apiVersion"], job["kind"], job["spec"]["completionMode"]) == ("batch/v1", "Job", "Indexed")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    command = container["args"][0]
+    assert f"/{job['spec']['completions']} " in command.split("--shard", 1)[1]   # as many shards as pods
+    assert container["volumeMounts"][0]["mountPath"] == "/data"
+    (tmp_path / "submissions").mkdir()
+    command = command.replace(".venv/bin/python", sys.executable).replace("/data", str(tmp_path))
+    last = job["spec"]["completions"] - 1
+    subprocess.run([*container["command"], command], env=dict(os.environ, PYTHONPATH=str(ROOT),
+                   JOB_COMPLETION_INDEX=str(last)), check=True, capture_output=True, cwd=tmp_path)
+    index = json.loads((tmp_path / "grading" / f"shard-{last}" / "index.json").read_text())
+    assert index["submissions"] == []
+
+
+# ------------------------------------------------------------------ reruns, on the stand-in homework
+
+FIXTURE = Path(__file__).parent / "engine_fixture"
+
+
+@pytest.mark.slow
+def test_rerun_grades_what_changed_and_force_grades_all(tmp_path, monkeypatch):
+    from autograder.engine import generate_answers
+    from autograder.grade_all import Options
+
+    reference = tmp_path / "reference"
+    shutil.copytree(FIXTURE / "reference", reference)
+    shutil.copy(ROOT / "source" / "hw4" / "randomizer.py", reference / "randomizer.py")
+    monkeypatch.setenv("HW4_EXTRA_CHECKS", "tests.engine_fixture.checks")
+    monkeypatch.setenv("HW4_ANSWERS_DIR", str(tmp_path / "answers"))
+    monkeypatch.setenv("HW4_PROVIDED", str(reference))
+    generate_answers(source=reference, only="fixture")
+    options = Options(only="fixture")
+    root = tmp_path / "class"
+    for student in ("ann", "ben"):
+        shutil.copytree(reference / "part1_gans", root / student / "part1_gans")
+        shutil.copytree(reference / "part2_diffusion", root / student / "part2_diffusion")
+    (root / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    out = tmp_path / "out"
+    first = grade_all([root], out, jobs=2, options=options, progress=False)
+    assert (first.graded, first.reused, first.errors) == (3, 0, [])
+    scores = {r["submission"]: r["score"] for r in read_csv(out / "grades.csv")}
+    assert scores["ann"] == scores["ben"] != "0" and scores["broken"] == "0"
+    module = root / "ben" / "part2_diffusion" / "noise_scheduler.py"
+    module.write_text(module.read_text().replace("def double(", "def double_renamed("))
+    second = grade_all([root], out, jobs=2, options=options, progress=False)
+    assert (second.graded, second.reused) == (1, 2)
+    rows = {r["submission"]: r for r in read_csv(out / "grades.csv")}
+    assert float(rows["ben"]["score"]) < float(rows["ann"]["score"])
+    assert (grade_all([root], out, jobs=2, options=options, force=True, progress=False).graded) == 3
