@@ -14,6 +14,7 @@ import csv
 import html
 import io
 import json
+import math
 import re
 import statistics
 from collections import Counter
@@ -141,9 +142,9 @@ def histogram_svg(scores: Sequence[float], max_score: float) -> str:
 
     figure = Figure(figsize=(7, 3.2))
     axes = figure.add_subplot()
-    top = max(max_score, max(scores, default=0.0), 1.0)
-    bins = min(20, max(int(top), 1))
-    axes.hist(scores, bins=bins, range=(0, top), color="#4C72B0", edgecolor="white")
+    top = math.ceil(max(max_score, max(scores, default=0.0), 1.0))
+    width = math.ceil(top / 20)   # at most 20 bars, each a whole number of points wide
+    axes.hist(scores, bins=list(range(0, top + width, width)), color="#4C72B0", edgecolor="white")
     axes.set_xlabel(f"score (out of {_num(max_score)})")
     axes.set_ylabel("submissions")
     axes.yaxis.get_major_locator().set_params(integer=True)
