@@ -27,6 +27,7 @@ from autograder.grade_all import (InputError, Submission, content_hash, discover
 from tests import catalogue_part1, catalogue_part2
 from tests.mutants import ROOT, STUDENT_FILES, add_infinite_loops, build_submission
 
+pytestmark = pytest.mark.xdist_group("grade_all")   # one worker grades the class once
 RELEASE = ROOT / "release" / "hw4"
 MUTANTS = {m.name: m for m in catalogue_part1.MUTANTS + catalogue_part2.MUTANTS}
 METADATA = """\
