@@ -165,8 +165,19 @@ def _gradescope_export(export: Path) -> list[Submission]:
         import yaml
     except ImportError:
         raise InputError("reading a Gradescope export needs PyYAML (pip install pyyaml)") from None
+    class Loader(yaml.SafeLoader):
+        """Safe, and reads Ruby's tagged values (``!ruby/object:BigDecimal``, ...) as plain data."""
+
+    def untagged(loader, suffix, node):
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    Loader.add_multi_constructor("!", untagged)
     try:
-        metadata = yaml.safe_load((export / GRADESCOPE_METADATA).read_text("utf-8")) or {}
+        metadata = yaml.load((export / GRADESCOPE_METADATA).read_text("utf-8"), Loader=Loader) or {}
     except (OSError, yaml.YAMLError) as error:
         raise InputError(f"{export / GRADESCOPE_METADATA}: cannot be read ({error})") from None
     if not isinstance(metadata, dict):

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from autograder import cli
-from autograder.class_report import Record, check_stats, failure_messages, grades_csv, normalise, write_outputs
-from autograder.engine import SUBMITTED, grade_folder, select_checks
+from autograder.class_report import Record, failure_messages, normalise, write_outputs
+from autograder.engine import grade_folder, select_checks
 from autograder.grade_all import (InputError, Submission, content_hash, discover, grade_all, in_shard, merge,
                                   parse_shard, plan_jobs, unwrap)
 from tests import catalogue_part1, catalogue_part2
@@ -37,7 +37,9 @@ submission_1001:
     :sid: '1001'
     :email: erin@example.edu
   :created_at: 2026-11-20 10:00:00.000000000 -08:00
-  :score: 0.0
+  :score: !ruby/object:BigDecimal 18:0.0
+  :results: !ruby/hash:ActiveSupport::HashWithIndifferentAccess
+    score: 0.0
 submission_1002:
   :submitters:
   - :name: Finn Partner
