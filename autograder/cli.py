@@ -1,5 +1,5 @@
-"""``python -m autograder``: answers, grade, release, gradescope, book, and the
-assignment's own instructor tools (``[tools]`` in its manifest, e.g. oracle)."""
+"""``python -m autograder``: answers, grade, grade-all, merge, release, gradescope, book,
+and the assignment's own instructor tools (``[tools]`` in its manifest, e.g. oracle)."""
 from __future__ import annotations
 
 import argparse
@@ -121,6 +121,13 @@ def main(argv=None) -> int:
     answers = sub.add_parser("answers", help="regenerate the stored answers from the reference (source/<name>)")
     answers.add_argument("--only", help="regenerate only these check-id prefixes")
     answers.set_defaults(func=_answers)
+
+    try:  # instructor tooling, not shipped in the student release
+        from .grade_all import add_commands
+    except ModuleNotFoundError:
+        pass
+    else:
+        add_commands(sub)
 
     for name, text in (("release", "build the student release from the source"),
                        ("gradescope", "build the Gradescope autograder zip"),

@@ -22,7 +22,7 @@ REPO_ROOT = PACKAGE_ROOT.parent
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 # Modules that are instructor tooling, not grading: left out of the zip.
-NOT_SHIPPED = {"release.py", "gradescope.py", "book.py"}
+NOT_SHIPPED = {"release.py", "gradescope.py", "book.py", "grade_all.py", "class_report.py"}
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Runs once while Gradescope builds the autograder image (Ubuntu, as root).

@@ -73,6 +73,8 @@ INSTRUCTOR_ONLY = (
     "release.py",
     "gradescope.py",
     "book.py",
+    "grade_all.py",
+    "class_report.py",
     "bench*.py",
     "templates/*",
 )

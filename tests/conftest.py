@@ -31,7 +31,7 @@ def pytest_configure(config):
 # Modules whose tests share an expensive module fixture (the nbgrader round trip, the
 # books, the executed notebooks); each is marked xdist_group and runs on one worker.
 GROUPED_MODULES = ("tests/test_nbgrader_roundtrip.py", "tests/test_book.py", "tests/test_notebooks_execute.py",
-                   "tests/test_second_assignment.py")
+                   "tests/test_second_assignment.py", "tests/test_grade_all.py")
 
 
 def pytest_xdist_make_scheduler(config, log):
