@@ -15,6 +15,7 @@ optional budget for the whole run fails whatever is left when it runs out.
 """
 from __future__ import annotations
 
+import atexit
 import enum
 import json
 import os
@@ -236,9 +237,10 @@ class ServerError(Exception):
 class _Server:
     """The fork server: started once, asked for one child per group of checks."""
 
-    def __init__(self, device: str, workdir: Path, user: tuple[int, int] | None):
+    def __init__(self, device: str, user: tuple[int, int] | None):
         self.device = device
-        self.scratch = Path(tempfile.mkdtemp(prefix="server-", dir=workdir))
+        self.scratch = Path(tempfile.mkdtemp(prefix="grade-server-"))
+        os.chmod(self.scratch, 0o755)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = ours
         self.log_path = self.scratch / "server.log"
@@ -300,6 +302,42 @@ class _Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+# Warm servers, kept for the life of this process: a notebook's later check() calls,
+# and a test process's later gradings, fork from the server the first one started
+# (it preloads libraries and the check declarations only; student files are imported
+# afresh in every child). Keyed by everything the server was started with.
+_WARM: dict[tuple, _Server] = {}
+
+
+def _server_key(device: str, user: tuple[int, int] | None) -> tuple:
+    # The server runs as the grader; only whether children drop privileges shapes it
+    # (each run's sandbox uid travels with each request).
+    env = _child_env(device, Path("/scratch"), user is None)
+    return (device, user is None, sys.executable, tuple(sorted(env.items())))
+
+
+def warm_server(device: str, user: tuple[int, int] | None) -> _Server:
+    """The live warm server for ``(device, user)`` and this environment; started if needed."""
+    key = _server_key(device, user)
+    server = _WARM.get(key)
+    if server is not None and server.alive():
+        return server
+    if server is not None:
+        server.close()
+    _WARM[key] = server = _Server(device, user)
+    return server
+
+
+def close_warm_servers() -> None:
+    """Stop every warm server (at exit; or to free their memory)."""
+    while _WARM:
+        _WARM.popitem()[1].close()
+
+
+atexit.register(close_warm_servers)
 
 
 class Phase(enum.Enum):
@@ -398,9 +436,12 @@ class _Group:
 def run_checks(hw4: Path, checks: Sequence[Check], device: str = "cpu",
                limits: Limits | None = None, workdir: Path | None = None,
                drop_privileges: bool = True, timeouts: Mapping[str, float] | None = None,
-               deadline: float | None = None, budget_s: float | None = None) -> dict[str, Outcome]:
+               deadline: float | None = None, budget_s: float | None = None,
+               warm: bool = True) -> dict[str, Outcome]:
     """Run ``checks`` against the hw4 folder; return an Outcome for every check.
 
+    ``warm``: fork from this process's warm server (started on first use and kept;
+    see :func:`warm_server`) instead of a server of this run's own.
     ``timeouts``: seconds per check id (default: UNMEASURED_LIMIT_S, or the check's higher floor), scaled
     by ``limits.time_scale``. ``deadline``: a ``time.monotonic()`` instant after which
     nothing more runs and every check left fails with a message saying why, naming
@@ -412,7 +453,7 @@ def run_checks(hw4: Path, checks: Sequence[Check], device: str = "cpu",
     own_workdir = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="grade-run-"))
     os.chmod(workdir, 0o755)
-    run = _Run(hw4, checks, device, limits, user, workdir, dict(timeouts or {}), deadline, budget_s)
+    run = _Run(hw4, checks, device, limits, user, workdir, dict(timeouts or {}), deadline, budget_s, warm)
     try:
         run.all()
     finally:
@@ -423,8 +464,9 @@ def run_checks(hw4: Path, checks: Sequence[Check], device: str = "cpu",
 
 
 class _Run:
-    def __init__(self, hw4, checks, device, limits, user, workdir, timeouts, deadline, budget_s):
+    def __init__(self, hw4, checks, device, limits, user, workdir, timeouts, deadline, budget_s, warm):
         self.hw4, self.checks, self.device, self.limits = hw4, list(checks), device, limits
+        self.warm = warm
         self.base_limits = limits
         self.user, self.workdir, self.timeouts, self.deadline = user, workdir, timeouts, deadline
         if budget_s is None and deadline is not None:
@@ -456,7 +498,8 @@ class _Run:
             try:
                 if self.server is None or not self.server.alive():
                     self.close()
-                    self.server = _Server(self.device, self.workdir, self.user)
+                    self.server = (warm_server(self.device, self.user) if self.warm
+                                   else _Server(self.device, self.user))
                     self.limits = fit_to_container(self.base_limits)
                 self.group(pending)
             except ServerError as error:
@@ -466,9 +509,9 @@ class _Run:
                 return
 
     def close(self) -> None:
-        if self.server is not None:
+        if self.server is not None and not (self.warm and self.server.alive()):
             self.server.close()
-            self.server = None
+        self.server = None
 
     def out_of_budget(self, pending: Sequence[Check], current: Check | None) -> None:
         budget = _seconds(self.budget_s or 0.0)
