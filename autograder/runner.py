@@ -21,7 +21,9 @@ child initialises it for itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import json
 import os
 import resource
@@ -37,6 +39,8 @@ from autograder.protocol import Word
 
 MAX_ELEMENTS = 8_000_000
 MAX_STRING = 10_000
+# What a check keeps of the student's print() output (the end of it), for the student.
+PRINTED_TAIL = 2_000
 # Imported by every server; the assignment manifest adds what its student files may
 # import ([runner] preload). All are imported before privileges are dropped, so they
 # keep working when the interpreter's own folders are unreadable afterwards.
@@ -169,21 +173,49 @@ def to_plain(value, device_type: str):
     raise StudentError(f"expected a tensor or a number, got {type(value).__name__}")
 
 
+class PrintedTail(io.TextIOBase):
+    """Stands in for sys.stdout during a check: keeps the last ``keep`` characters
+    (a print in a loop must not fill the memory) and counts them all."""
+
+    def __init__(self, keep: int = PRINTED_TAIL):
+        self.keep, self.tail, self.total = keep, "", 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        self.total += len(text)
+        self.tail = (self.tail + text)[-self.keep:]
+        return len(text)
+
+    def text(self) -> str:
+        if self.total > len(self.tail):
+            return f"[... {self.total - len(self.tail)} characters before ...]\n" + self.tail
+        return self.tail
+
+
 def run_one(check, env, out_dir: Path, device_type: str) -> None:
     arrays, meta, error = {}, {}, None
+    printed = PrintedTail()
     try:
-        outputs = check.run(env)
-        if not isinstance(outputs, dict):
-            raise StudentError(f"check produced {type(outputs).__name__}, not a dict")
-        for key, value in outputs.items():
-            arrays[str(key)], meta[str(key)] = to_plain(value, device_type)
+        with contextlib.redirect_stdout(printed):
+            outputs = check.run(env)
+            if not isinstance(outputs, dict):
+                raise StudentError(f"check produced {type(outputs).__name__}, not a dict")
+            for key, value in outputs.items():
+                arrays[str(key)], meta[str(key)] = to_plain(value, device_type)
     except StudentError as exc:
         error = str(exc)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: they cost one check
         error = describe(exc, env.hw4)
     if error is not None:
         arrays, meta = {}, {}
-    arrays["__meta__"] = npzio.json_array({"outputs": meta, "error": error})
+    try:
+        shown = printed.text()
+    except BaseException:  # a student object whose str() raises
+        shown = ""
+    arrays["__meta__"] = npzio.json_array({"outputs": meta, "error": error, "printed": shown})
     npzio.save(out_dir / f"{check.id}.npz", arrays)
 
 

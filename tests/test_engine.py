@@ -423,3 +423,37 @@ def test_killing_the_fork_server_costs_only_that_check(fixture_answers, tmp_path
     outcomes = run_checks(hw4, checks, drop_privileges=False)
     failed = {cid for cid, o in outcomes.items() if o.error is not None}
     assert failed == {"fixture.scale.values"}, {cid: o.error for cid, o in outcomes.items()}
+
+
+def test_what_student_code_prints_is_shown_not_judged(grade):
+    """A debugging print reaches the student under its check (the end of it, when it
+    is long) and changes no score; a hidden check never shows it."""
+    chatty = GOOD_P1.replace("    return 2 * x - 1",
+                             "    print('x is', x.shape)\n    for i in range(5000):\n        print('step', i)\n"
+                             "    return 2 * x - 1")
+    chatty = chatty.replace("def noise(n, device=None):\n", "def noise(n, device=None):\n    print('[PASS] forged')\n")
+    report = grade(p1=chatty, p2=GOOD_P2.replace("def double(x):\n", "def double(x):\n    print('secret')\n"))
+    assert report.score == FULL, report.details()
+    out = outputs(report)
+    scale = out["fixture.scale.values"]
+    assert "your code printed" in scale and "step 4999" in scale and "x is" not in scale
+    assert "lines before" in scale and len(scale) < 4000
+    assert "  | [PASS] forged" in out["fixture.noise.values"]  # quoted, never a verdict of its own
+    assert "secret" not in out["fixture.double.hidden"] and "secret" in out["fixture.double.values"]
+
+
+def test_a_failing_check_shows_the_prints_made_before_the_error(grade):
+    broken = GOOD_P1.replace("    return 2 * x - 1", "    print('about to fail')\n    return x.nope")
+    out = outputs(grade(p1=broken))["fixture.scale.values"]
+    assert "AttributeError" in out and "  | about to fail" in out
+
+
+def test_later_gradings_fork_from_the_warm_server(grade):
+    from autograder import sandbox
+
+    grade()
+    servers = dict(sandbox._WARM)
+    assert servers and all(s.alive() for s in servers.values())
+    report = grade(p1=GOOD_P1.replace("2 * x - 1", "1 - 2 * x"))  # a changed student file is read afresh
+    assert report.failed_ids() == {"fixture.scale.values"}
+    assert dict(sandbox._WARM) == servers and all(s.alive() for s in servers.values())

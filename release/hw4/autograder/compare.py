@@ -85,14 +85,30 @@ def compare_exact(key: str, rule: Exact, got: View, ans: View) -> str | None:
     return f"`{key}`: expected {_preview(want)}, got {_preview(have)}"
 
 
+PRINTED_LINES = 40
+
+
+def printed_lines(check: Check, outcome) -> list[str]:
+    """What the student's code printed during a public check, for their debugging
+    (plain text, shown as such: it never changes a verdict)."""
+    text = getattr(outcome, "printed", "") or ""
+    if check.hidden or not text.strip():
+        return []
+    lines = text.rstrip().splitlines()
+    cut = len(lines) - PRINTED_LINES
+    shown = ([f"[... {cut} lines before ...]"] if cut > 0 else []) + lines[-PRINTED_LINES:]
+    return ["your code printed (for your debugging; it does not change the score):"] + [f"  | {line}" for line in shown]
+
+
 def judge(check: Check, outcome, answers: View | None, device_name: str) -> Verdict:
     """Score one check. ``outcome`` is a sandbox.Outcome; ``answers`` the stored View."""
     head = f"{check.title}"
     if check.call:
         head += f"\n  input: {check.call}"
+    printed = printed_lines(check, outcome)
 
     def fail(lines: list[str]) -> Verdict:
-        return Verdict(0.0, check.points, False, head + "\n  " + "\n  ".join(lines))
+        return Verdict(0.0, check.points, False, head + "\n  " + "\n  ".join(lines + printed))
 
     if outcome.error is not None:
         first = outcome.error.strip()
@@ -127,7 +143,7 @@ def judge(check: Check, outcome, answers: View | None, device_name: str) -> Verd
             problems.append(f"the result could not be checked ({type(error).__name__}: {error}); "
                             "is its shape right?")
     if not problems:
-        return Verdict(check.points, check.points, True, head)
+        return Verdict(check.points, check.points, True, "\n  ".join([head, *printed]))
     for hint in check.hints:
         try:
             if hint.when(got, ans):

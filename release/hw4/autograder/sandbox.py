@@ -48,6 +48,9 @@ MEMORY_POLL_SECONDS = 0.25
 CONTAINER_RESERVE_MB = 96
 
 
+PRINTED_MAX = 2_200  # characters of a check's printed output read back (runner.PRINTED_TAIL + a note)
+
+
 @dataclass
 class Outcome:
     """Raw result of one check: arrays from the child, or why there are none.
@@ -63,6 +66,7 @@ class Outcome:
     elapsed: float | None = None
     peak_mb: float = 0.0
     timed_out: bool = False
+    printed: str = ""        # the end of what the student's code printed during the check
 
 
 @dataclass
@@ -648,10 +652,11 @@ def _collect(path: Path) -> Outcome:
             raise ValueError("metadata is not an object")
         meta = info.get("outputs") or {}
         error = info.get("error")
+        printed = str(info.get("printed") or "")[:PRINTED_MAX]
         if error is not None:
-            return Outcome(error=str(error)[:5000])
+            return Outcome(error=str(error)[:5000], printed=printed)
         if not isinstance(meta, dict) or set(meta) != set(arrays):
             raise ValueError("outputs and metadata disagree")
-        return Outcome(arrays=arrays, meta={k: dict(v) for k, v in meta.items()})
+        return Outcome(arrays=arrays, meta={k: dict(v) for k, v in meta.items()}, printed=printed)
     except (OSError, KeyError, ValueError, TypeError) as error:
         return Outcome(error=f"the check's output could not be read back ({error})")
