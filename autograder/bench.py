@@ -46,6 +46,29 @@ def grader_benchmark(submission: Path) -> dict:
 
 
 TARGET_WORST_S = 180.0
+TARGET_LATER_CHECK_S = 1.5
+
+_LATENCY = r"""
+import json, os, sys, time
+from autograder.notebook import check
+os.chdir(sys.argv[1])
+seconds = []
+for function in sys.argv[2:]:
+    started = time.perf_counter()
+    check(function)
+    seconds.append(time.perf_counter() - started)
+print(json.dumps(seconds))
+"""
+
+
+def check_latency(folder: Path, functions: list[str]) -> list[float]:
+    """Seconds per notebook ``check(...)`` call, in one process (as in a notebook)."""
+    command = [sys.executable, "-c", _LATENCY, str(folder), *functions]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def looping_submission(folder: Path) -> Path:
@@ -60,6 +83,14 @@ def main(argv=None) -> int:
     import tempfile
 
     verdict = lambda ok: "ok" if ok else "OVER TARGET"  # noqa: E731
+    functions = ["sample_noise", "bce_loss", "NoiseScheduler.add_noise", "discriminator", "train_gan"]
+    print("Notebook checks, one core: check(...) in one process, as a notebook calls them")
+    latency = check_latency(current().source_dir, functions)
+    for function, seconds in zip(functions, latency):
+        print(f"  {function:<26} {seconds:5.2f} s")
+    later = max(latency[1:])
+    print(f"  first call {latency[0]:.1f} s (starts the grading server); later calls at most {later:.2f} s "
+          f"(target < {TARGET_LATER_CHECK_S:g} s: {verdict(later < TARGET_LATER_CHECK_S)})\n")
     print("Grader, worst case: every student function loops forever, one core")
     with tempfile.TemporaryDirectory() as scratch:
         worst = grader_benchmark(looping_submission(Path(scratch) / "loops"))
