@@ -40,3 +40,25 @@ def test_check_all_prints_one_row_per_function(in_reference, capsys):
 def test_check_names_an_unknown_function(in_reference):
     with pytest.raises(ValueError, match="no checks for 'sample_nosie'"):
         check("sample_nosie")
+
+
+def test_students_command_line_offers_check_and_grade_only(tmp_path):
+    """The release's package has no instructor commands; `check` works from the folder."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "hw4"
+    shutil.copytree(current().release_dir, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
+    shown = subprocess.run([sys.executable, "-m", "autograder", "--help"], cwd=copy, env=env,
+                           capture_output=True, text=True)
+    assert shown.returncode == 0 and "{check,grade}" in shown.stdout
+    for instructor in ("answers", "release", "gradescope", "book", "grade-all", "oracle"):
+        assert instructor not in shown.stdout
+    refused = subprocess.run([sys.executable, "-m", "autograder", "release"], cwd=copy, env=env,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "invalid choice: 'release'" in refused.stderr
+    checked = subprocess.run([sys.executable, "-m", "autograder", "check", "sample_noise"], cwd=copy, env=env,
+                             capture_output=True, text=True)
+    assert checked.returncode == 0 and "sample_noise: not implemented yet" in checked.stdout

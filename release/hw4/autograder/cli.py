@@ -1,5 +1,6 @@
-"""``python -m autograder``: answers, grade, grade-all, merge, release, gradescope, book,
-and the assignment's own instructor tools (``[tools]`` in its manifest, e.g. oracle)."""
+"""``python -m autograder``: check, grade, answers, grade-all, merge, release, gradescope,
+book, and the assignment's own instructor tools (``[tools]`` in its manifest, e.g.
+oracle). A student's copy (no release builder in it) offers check and grade only."""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +49,26 @@ def _answers(args) -> int:
 
 
 DELEGATED = ("release", "gradescope", "book")
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def _instructor_copy() -> bool:
+    """The instructor's package (the student release ships no release builder)."""
+    return (PACKAGE_ROOT / "release.py").is_file()
+
+
+def _check(args) -> int:
+    from .notebook import check, check_all
+
+    try:
+        if args.function:
+            check(args.function, device=args.device)
+        else:
+            check_all(args.part, device=args.device)
+    except (ValueError, FileNotFoundError) as error:
+        print(error)
+        return 2
+    return 0
 
 
 def _tools() -> dict[str, Path]:
@@ -93,14 +114,23 @@ def main(argv=None) -> int:
     from .sandbox import Limits
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in DELEGATED:
+    instructor = _instructor_copy()
+    if argv and argv[0] in DELEGATED and instructor:
         # These commands parse their own options (argparse.REMAINDER drops a leading --flag).
         return int(importlib.import_module(f"autograder.{argv[0]}").main(argv[1:]) or 0)
     tools = _tools()
     if argv and argv[0] in tools:
         return run_tool(tools[argv[0]], argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__ if instructor else (
+        "Check your work from the assignment folder: `check FUNCTION` (or every public check), "
+        "or `grade` a folder or zip as Gradescope will (public checks only here)."))
     sub = parser.add_subparsers(dest="command", required=True)
+
+    checker = sub.add_parser("check", help="run the public checks of one function (or all) from the assignment folder")
+    checker.add_argument("function", nargs="?", help='e.g. sample_noise or NoiseScheduler.add_noise (default: all)')
+    checker.add_argument("--part", help="with no function: only this part's checks, e.g. part1")
+    checker.add_argument("--device", default=None, choices=["cpu", "cuda"])
+    checker.set_defaults(func=_check)
 
     grade = sub.add_parser("grade", help="grade a submission folder or zip")
     grade.add_argument("submission", type=Path)
@@ -117,6 +147,10 @@ def main(argv=None) -> int:
                             "Gradescope's default 10-minute timeout; 0: no budget)")
     grade.add_argument("--quiet", action="store_true", help="print the table only")
     grade.set_defaults(func=_grade)
+
+    if not instructor:
+        args = parser.parse_args(argv)
+        return args.func(args)
 
     answers = sub.add_parser("answers", help="regenerate the stored answers from the reference (source/<name>)")
     answers.add_argument("--only", help="regenerate only these check-id prefixes")
