@@ -123,3 +123,23 @@ def test_public_checks_run_on_the_packed_files(tmp_path):
     assert (float(found.group(1)), float(found.group(2))) == (report.score, report.max_score)
     if "lr=1e-2" in (hw4 / MODULES[0]).read_text():
         assert report.score < report.max_score
+
+
+def test_empty_cells_left_unrun_are_no_warning_but_skipped_code_is(tmp_path):
+    """Jupyter never numbers an empty cell (the release's hidden-test cells are empty);
+    only code that was skipped deserves the warning."""
+    hw4 = _student_copy(tmp_path, solved=True, executed=True)
+    name = NOTEBOOKS[0]
+    nb = nbformat.read(hw4 / name, as_version=4)
+    empty = [c for c in nb.cells if c.cell_type == "code" and not c.source.strip()]
+    assert empty, "the release's hidden-test cells should be empty code cells"
+    for cell in empty:
+        cell.execution_count, cell.outputs = None, []
+    nbformat.write(nb, hw4 / name)
+    done = _collect(hw4, "--no-checks")
+    assert done.returncode == 0 and "were not run" not in done.stdout, done.stdout
+    skipped = next(c for c in nb.cells if c.cell_type == "code" and c.source.strip() and c.id != "setup")
+    skipped.execution_count, skipped.outputs = None, []
+    nbformat.write(nb, hw4 / name)
+    done = _collect(hw4, "--no-checks")
+    assert re.search(rf"WARNING: {re.escape(name)}: 1 of \d+ code cells were not run", done.stdout), done.stdout

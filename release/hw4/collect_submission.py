@@ -68,7 +68,9 @@ def inspect(hw4: Path) -> tuple[list[str], list[str]]:
         except ValueError as error:
             errors.append(f"{rel}: not a valid notebook ({error}); save it again from Jupyter")
             continue
-        code = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
+        # Empty code cells (where the instructor's hidden tests were) have nothing to run.
+        code = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"
+                and "".join(c.get("source") or "").strip()]
         executed = [c for c in code if c.get("execution_count") is not None]
         if code and not executed:
             errors.append(f"{rel}: never executed; run all cells (Runtime > Run all), save, then collect")
