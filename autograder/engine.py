@@ -147,6 +147,40 @@ def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
     return chosen, notes
 
 
+UNANSWERED = "YOUR ANSWER HERE"
+
+
+def notebook_notes(student: dict[str, bytes]) -> list[str]:
+    """What graders of the written work will miss in the submitted notebooks (missing,
+    unreadable, never executed, written answers left unanswered). Information only:
+    the notebooks earn no code points."""
+    notes = []
+    for name in manifest.current().notebooks:
+        data = student.get(name)
+        if data is None:
+            notes.append(f"  - {name}: not in the submission; the graders read your figures and "
+                         "written answers there")
+            continue
+        try:
+            cells = json.loads(data.decode("utf-8"))["cells"]
+            cells = [c for c in cells if isinstance(c, dict)]
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            notes.append(f"  - {name}: not a readable notebook; save it again from Jupyter and resubmit")
+            continue
+        code = [c for c in cells if c.get("cell_type") == "code" and "".join(c.get("source") or "").strip()]
+        if code and not any(c.get("execution_count") for c in code):
+            notes.append(f"  - {name}: never executed, so it shows no figures; run all cells, save, resubmit")
+        unanswered = [str(c.get("metadata", {}).get("nbgrader", {}).get("grade_id") or c.get("id") or "?")
+                      for c in cells if c.get("cell_type") == "markdown"
+                      and c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                      and UNANSWERED in "".join(c.get("source") or "")]
+        if unanswered:
+            notes.append(f"  - {name}: written answers still say {UNANSWERED!r}: {', '.join(unanswered)}")
+    if notes:
+        notes.insert(0, "Notebooks (for the written part, graded by people; no effect on these points):")
+    return notes
+
+
 def build_workspace(student: dict[str, bytes], dest: Path, provided: Path | None = None) -> Path:
     """A fresh hw4 folder: provided files from the release plus the student's files."""
     hw4 = dest / manifest.current().name
@@ -277,7 +311,7 @@ def grade_folder(submission, device: str = "cpu", include_hidden: bool = True,
             "status": "passed" if verdict.passed else "failed",
             "output": verdict.output, "visibility": check.visibility,
         })
-    report.output = "\n".join(notes)
+    report.output = "\n".join(notes + notebook_notes(student))
     report.execution_time = time.monotonic() - started
     return report
 
