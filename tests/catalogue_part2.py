@@ -97,7 +97,8 @@ MUTANTS: list[Mutant] = [
            why="torch.randn instead of the randomizer"),
     # --- compute_loss_on_batch
     mutant("loss_torch_randn", DM, "eps = randomizer.randn(data.shape, device=data.device)",
-           "eps = torch.randn(data.shape, device=data.device)", LOSS, why="torch.randn instead of the randomizer"),
+           "eps = torch.randn(data.shape, device=data.device)", LOSS, why="torch.randn instead of the randomizer",
+           says=("is not the randomizer's",)),
     mutant("whole_batch_dropout", DM, "drop = randomizer.rand((batch,), device=data.device) < self.p_uncond",
            "drop = randomizer.rand((1,), device=data.device) < self.p_uncond", {P + "loss.p05", P + "loss.p05_hidden"},
            why="one coin for the whole batch instead of one per sample"),
@@ -113,7 +114,11 @@ MUTANTS: list[Mutant] = [
            "t = randomizer.randint(1, self.denoising_steps + 1, (batch,), device=data.device)", LOSS,
            why="t drawn from 1..T (1-indexed)"),
     mutant("dropout_inverted", DM, "< self.p_uncond", ">= self.p_uncond", LOSS,
-           why="keeps the condition with probability p_uncond"),
+           why="keeps the condition with probability p_uncond", says=("the dropout mask is inverted",),
+           never=("not the whole batch at once", "must get label 0")),
+    mutant("eps_randn_like", DM, "eps = randomizer.randn(data.shape, device=data.device)",
+           "eps = torch.randn_like(data)", LOSS, why="torch.randn_like for the training noise",
+           says=("is not the randomizer's: draw eps = randomizer.randn(data.shape",)),
     # --- generate_sample
     mutant("lerp_guidance", DM, GUIDE, "eps = torch.lerp(eps_null, eps_cond, guidance_weight)", GUIDED,
            why="interpolation (1 - w) uncond + w cond instead of CFG eq. 6"),

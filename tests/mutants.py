@@ -31,6 +31,8 @@ class Mutant:
     edits: tuple[Edit, ...]
     loses: frozenset[str]          # exactly the check ids that must fail
     why: str = ""                  # the mistake, as a student would make it
+    says: tuple[str, ...] = ()     # text the report must show (the hint that teaches the fix)
+    never: tuple[str, ...] = ()    # text it must not show (hints that would mislead here)
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,9 @@ class Variant:
     why: str = ""
 
 
-def mutant(name, path, find, replace, loses, *, count=1, why="", more=()):
+def mutant(name, path, find, replace, loses, *, count=1, why="", more=(), says=(), never=()):
     """Shorthand for a mutant with one edit (``more`` adds further Edit objects)."""
-    return Mutant(name, (Edit(path, find, replace, count), *more), frozenset(loses), why)
+    return Mutant(name, (Edit(path, find, replace, count), *more), frozenset(loses), why, tuple(says), tuple(never))
 
 
 def variant(name, path, find, replace, *, count=1, why="", more=()):

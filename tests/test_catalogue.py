@@ -35,6 +35,11 @@ def test_mutant_fails_exactly_its_checks(part, m, tmp_path):
     assert failed == set(m.loses), f"{m.name}: extra {sorted(failed - m.loses)}, missing {sorted(m.loses - failed)}"
     expected_loss = sum(t["max_score"] for t in report.tests if t["id"] in m.loses)
     assert report.score == pytest.approx(report.max_score - expected_loss)
+    shown = report.details()
+    for text in m.says:
+        assert text in shown, f"{m.name}: the report should say {text!r}:\n{shown}"
+    for text in m.never:
+        assert text not in shown, f"{m.name}: the report must not say {text!r}:\n{shown}"
 
 
 @pytest.mark.slow

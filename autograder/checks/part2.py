@@ -87,11 +87,13 @@ def probe_scheduler(env, num_steps: int):
             self.num_steps, self.device = num_steps, env.device
             self.betas, self.alphas, self.alpha_bars = standin_schedule(num_steps, env.device)
             self.add_noise_calls = 0
+            self.noises: list = []
             self.steps: list[int] = []
             self.thresholds: list[int] = []
 
         def add_noise(self, original_samples, noise, timesteps):
             self.add_noise_calls += 1
+            self.noises.append(noise.detach().float().cpu().clone())
             if noise.shape != original_samples.shape or timesteps.shape != original_samples.shape[:1]:
                 raise ValueError(f"add_noise got samples {tuple(original_samples.shape)}, noise "
                                  f"{tuple(noise.shape)}, timesteps {tuple(timesteps.shape)}")
@@ -340,7 +342,10 @@ def run_loss(p_uncond, shape=(6, 5), num_steps=20, seed=11):
         cond = (torch.arange(batch, device=env.device) % 3 + 1).long()
         env.seed(seed + 1)
         loss = model.compute_loss_on_batch(data, cond)
-        out = {"loss": loss, "add_noise_calls": probe.add_noise_calls, "net_calls": len(net.calls)}
+        out = {"loss": loss, "add_noise_calls": probe.add_noise_calls, "net_calls": len(net.calls),
+               "cond_in": cond}
+        if probe.noises:
+            out["eps"] = probe.noises[0]
         if net.calls:
             out["net_t"] = net.calls[0][0]
             out["net_cond"] = net.calls[0][1]
@@ -361,21 +366,41 @@ LOSS_HINTS = [
     Hint("the timesteps given to the network differ: draw t = randomizer.randint(0, T, (B,)) "
          "(0-indexed, high excluded).",
          lambda got, ans: "net_t" in got and not np.array_equal(got["net_t"], ans["net_t"])),
+    Hint("the noise eps given to add_noise is not the randomizer's: draw eps = randomizer.randn(data.shape, "
+         "device=...) (torch.randn_like and torch.randn draw from torch's own generator; every random "
+         "number comes from the randomizer).",
+         lambda got, ans: "eps" in got and got["eps"].shape == ans["eps"].shape
+         and not _close(got["eps"], ans["eps"], 1e-6, 1e-6)),
     Hint("the null condition is torch.zeros_like(cond): dropped rows must get label 0.",
          lambda got, ans: _wrong_null(got, ans)),
+    Hint("the dropout mask is inverted: exactly the rows that should keep their label were dropped. A row "
+         "is dropped (set to the null condition) where randomizer.rand((B,)) < p_uncond, so that it "
+         "happens with probability p_uncond.",
+         lambda got, ans: _inverted_mask(got, ans)),
     Hint("the conditions given to the network differ from the expected dropout: drop each sample "
          "independently where randomizer.rand((B,)) < p_uncond (not the whole batch at once).",
-         lambda got, ans: "net_cond" in got and not _wrong_null(got, ans)
+         lambda got, ans: "net_cond" in got and not _wrong_null(got, ans) and not _inverted_mask(got, ans)
          and not np.array_equal(got["net_cond"] == 0, ans["net_cond"] == 0)),
 ]
 
 
+def _inverted_mask(got, ans) -> bool:
+    """Every row the reference drops kept its own label, and every row it keeps was dropped."""
+    if "net_cond" not in got or got["net_cond"].shape != ans["net_cond"].shape:
+        return False
+    dropped = ans["net_cond"] == 0
+    return bool(np.all(got["net_cond"][dropped] == ans["cond_in"][dropped])) \
+        and bool(np.all(got["net_cond"][~dropped] == 0))
+
+
 def _wrong_null(got, ans) -> bool:
-    """Dropped rows got a label other than 0, every kept row is right."""
+    """Some dropped row was replaced by a label other than 0 (not merely kept), every
+    kept row is right."""
     if "net_cond" not in got or got["net_cond"].shape != ans["net_cond"].shape:
         return False
     dropped, kept = ans["net_cond"] == 0, ans["net_cond"] != 0
-    return bool(np.any(got["net_cond"][dropped] != 0)) and bool(np.all(got["net_cond"][kept] == ans["net_cond"][kept]))
+    replaced = (got["net_cond"] != 0) & (got["net_cond"] != ans["cond_in"])
+    return bool(np.any(replaced[dropped])) and bool(np.all(got["net_cond"][kept] == ans["net_cond"][kept]))
 
 
 def loss_check(tag, p_uncond, points, hidden=False, shape=(6, 5), num_steps=20, seed=11):

@@ -104,12 +104,24 @@ class Report:
             if all(t["output"].startswith(f"{function}: not implemented yet") for t in failed):
                 blocks.append(f"{function}: not implemented yet ({count}, {lost:g} points)")
                 continue
+            reasons = {_reason(t["output"]) for t in failed}
+            if len(failed) > 1 and len(reasons) == 1 and "" not in reasons:
+                # one cause (a crash in the function, say): say it once
+                reason = reasons.pop().replace("\n", "\n    ")
+                blocks.append(f"{function} ({count}, {lost:g} points lost), all for one reason:\n    {reason}")
+                continue
             lines = [f"{function} ({count}, {lost:g} points lost)"]
             for t in failed:
                 body = t["output"].rstrip().replace("\n", "\n    ")
                 lines.append(f"  - {body}")
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
+
+
+def _reason(output: str) -> str:
+    """A failure message without its first line (the check's title) and the input line."""
+    lines = output.splitlines()[1:]
+    return "\n".join(line.strip() for line in lines if not line.strip().startswith("input:")).strip()
 
 
 def validate(results: dict) -> None:

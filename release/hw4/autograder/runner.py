@@ -35,6 +35,7 @@ from pathlib import Path
 
 # Imported now: after privileges are dropped the package folder may be unreadable.
 from autograder import npzio
+from autograder.checks.api import StudentError  # a check's run may raise it too
 from autograder.protocol import Word
 
 MAX_ELEMENTS = 8_000_000
@@ -48,8 +49,6 @@ BASE_PRELOAD = ("math", "json", "warnings", "numpy")
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 
-class StudentError(Exception):
-    """An error to report to the student as it stands (no traceback)."""
 
 
 class Env:

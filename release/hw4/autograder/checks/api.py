@@ -59,6 +59,11 @@ VISIBLE = "visible"
 HIDDEN = "after_published"  # Gradescope: shown once grades are published
 
 
+class StudentError(Exception):
+    """Raised by a check's ``run`` (or the engine) for a message to show the student as
+    it stands, without a traceback: a mistake recognised and explained."""
+
+
 class Env(Protocol):
     """What ``run(env)`` gets in the child (implemented by ``autograder.runner.Env``)."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import Close, Hint, check
+from .api import Close, Hint, StudentError, check
 
 GAN = "part1_gans/gan_pytorch.py"
 
@@ -399,7 +399,10 @@ def run_bce(shape, seed, scale=1.5, soft=False, extra=None):
         if extra is not None:
             logits = extra(logits)
         bce = env.module(GAN).bce_loss
-        out = {"loss": bce(logits, target), "n": logits.numel()}
+        out = {"loss": bce(logits, target), "n": logits.numel(),
+               "st": (logits.double() * target.double()).mean()}  # of the inputs, for a hint's yardstick
+        if extra is not None:  # the same targets with ordinary logits: tells overflow from other mistakes
+            out["moderate"] = bce(logits.clamp(-10, 10), target)
         try:  # the student's own loss of the negated logits (for the reference: a hint's yardstick)
             out["flipped"] = bce(-logits, target)
         except Exception:
@@ -424,16 +427,22 @@ BCE_HINTS = [
     Hint("Your loss equals the loss of the negated logits: check the sign of the `- s * t` term "
          "(stable form: max(s, 0) - s * t + log(1 + exp(-|s|))).",
          lambda got, ans: _close(got["loss"], ans["flipped"], 1e-4, 1e-5)),
+    Hint("Your loss is the stable formula with + s * t: check the sign of the s * t term "
+         "(binary cross-entropy with logits is max(s, 0) - s * t + log(1 + exp(-|s|))).",
+         lambda got, ans: _close(got["loss"], ans["loss"] + 2 * ans["st"], 1e-4, 1e-5)),
     Hint("The loss came out negative; binary cross-entropy is never negative. Check the signs.",
          lambda got, ans: float(np.asarray(got["loss"]).reshape(-1)[0]) < 0),
 ]
 
 BIG_HINTS = BCE_HINTS + [
+    # Only when it is the large logits that break the loss: not finite, or right for
+    # ordinary logits and wrong for these.
     Hint("With logits of magnitude 100+, sigmoid(s) rounds to exactly 0 or 1 and log(0) = -inf. "
          "Do not take the log of a sigmoid: use max(s, 0) - s * t + log(1 + exp(-|s|)), which never "
          "overflows (torch.log1p helps keep it accurate).",
          lambda got, ans: not np.all(np.isfinite(got["loss"]))
-         or not _close(got["loss"], ans["loss"], 1e-3, 1e-3)),
+         or (_close(got["moderate"], ans["moderate"], 1e-4, 1e-5)
+             and not _close(got["loss"], ans["loss"], 1e-3, 1e-3))),
 ]
 
 
@@ -574,6 +583,14 @@ def verify_optimizer(got, ans):
 
 # --------------------------------------------------------------------------- train_gan
 
+FREED_GRAPH = (
+    "train_gan: a backward pass went through a graph that an earlier backward pass had already freed "
+    "(PyTorch: \"Trying to backward through the graph a second time\"). Most often the fakes fed to D in "
+    "the discriminator step are not detached, so d_total_error.backward() also runs back through G and "
+    "frees its graph before the generator step needs it: give D `fake_images.detach()` in the "
+    "discriminator step. Do not add retain_graph=True: it hides the mistake (D's loss would then train G).")
+
+
 def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, seed=0):
     """Run the student's train_gan on tiny instrumented models; return what it did.
 
@@ -665,7 +682,7 @@ def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, 
                     ref = g if g is not None else torch.zeros_like(p)
                     scale = float(ref.abs().max()) + 1e-8
                     worst = max(worst, float((have - ref).abs().max()) / scale)
-                verdict = "grad_ok" if worst <= GRAD_RTOL else f"grad_off:{worst:.3g}"
+                verdict = "grad_ok" if worst <= GRAD_RTOL else f"largest relative difference {worst:.3g}"
             events.append((self.name + "_solver", "step", verdict))
             return super().step(closure)
 
@@ -673,9 +690,14 @@ def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, 
     env.seed(seed + 1)
 
     with patched(module, sample_noise=lambda batch_size, dim, device=None: standin_noise(rnd, batch_size, dim, device)):
-        result = module.train_gan(D, G, D_solver, G_solver, d_loss, g_loss, batches,
-                                  show_every=show_every, batch_size=batch, noise_size=noise,
-                                  num_epochs=epochs, device=dev)
+        try:
+            result = module.train_gan(D, G, D_solver, G_solver, d_loss, g_loss, batches,
+                                      show_every=show_every, batch_size=batch, noise_size=noise,
+                                      num_epochs=epochs, device=dev)
+        except RuntimeError as error:
+            if "backward through the graph a second time" in str(error):
+                raise StudentError(FREED_GRAPH) from None
+            raise
     return summarize(events, result, G.inputs, batch, noise, seed + 1, env, n_batches * epochs, show_every)
 
 
