@@ -71,6 +71,10 @@ def test_source_notebook_runs_top_to_bottom_in_smoke_mode(name, tmp_path, data_d
     nb = _run(hw4 / name, _kernel_env(data_dir))
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    printed = {c.id: "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
+               for c in nb.cells if c.cell_type == "code"}
+    assert re.search(r"The next cell runs [\d,]+ (iterations|steps) at about [\d.]+ s each", printed["estimate"])
+    assert "points (public checks)" in printed["check_all"] and "[FAIL]" not in printed["check_all"]
     checks = [c for c in nb.cells if "check(" in c.source and c.metadata.get("nbgrader", {}).get("grade")]
     assert checks, f"{name} has no check cells"
     for cell in checks:
@@ -78,6 +82,8 @@ def test_source_notebook_runs_top_to_bottom_in_smoke_mode(name, tmp_path, data_d
         points = cell.metadata["nbgrader"]["points"]
         assert result and float(result[0]["data"]["text/plain"]) == points, \
             f"{name}: the reference does not get full points in {cell.metadata['nbgrader']['grade_id']}"
+        # what the student sees: a verdict, not a bare number
+        assert result[0]["data"]["text/html"] == f"<span>&#10003; {points:g} / {points:g} points</span>"
         assert not [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"], \
             "output on stderr makes nbgrader give the cell 0 points"
 
@@ -167,7 +173,7 @@ def test_setup_cell_outside_colab_changes_nothing(tmp_path):
     hw4 = tmp_path / "hw4"
     (hw4 / "autograder").mkdir(parents=True)
     (hw4 / "autograder" / "__init__.py").write_text("")
-    (hw4 / "autograder" / "notebook.py").write_text("def check(name):\n    return 0.0\n")
+    (hw4 / "autograder" / "notebook.py").write_text("def check(name):\n    return 0.0\n\n\ndef check_all(part=None):\n    pass\n")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(SETUP_CELL),
                 nbformat.v4.new_code_cell("import os; print('CWD', os.getcwd()); print(check('x'))")]

@@ -42,7 +42,8 @@ if "google.colab" in sys.modules and os.geteuid() == 0:
     shutil.copytree(_root / "autograder", _pkg / "autograder")
     os.chmod(_pkg, 0o755)
     os.environ["HW4_PROVIDED"] = str(HW4)
+    os.environ["AUTOGRADER_ASSIGNMENT"] = str(HW4 / "assignment.toml")
     sys.path.insert(0, str(_pkg))
-from autograder.notebook import check
+from autograder.notebook import check, check_all
 %load_ext autoreload
 %autoreload 2

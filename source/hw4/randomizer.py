@@ -43,6 +43,17 @@ def seed(s: int) -> None:
     _state["counters"] = {}
 
 
+def get_state() -> dict:
+    """A copy of the stream's state (the seed and how many draws of each kind and shape
+    came since), to restore with :func:`set_state` after draws that must not count."""
+    return {"seed": _state["seed"], "counters": dict(_state["counters"])}
+
+
+def set_state(state: dict) -> None:
+    _state["seed"] = int(state["seed"])
+    _state["counters"] = dict(state["counters"])
+
+
 def _as_shape(shape: Shape) -> tuple:
     if isinstance(shape, int):
         shape = (shape,)

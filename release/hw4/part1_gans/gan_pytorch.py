@@ -67,13 +67,15 @@ class ChunkSampler(Sampler):
         return self.num_samples
 
 
-def load_svhn(data_dir="data", batch_size=128, num_train=None, num_val=None, download=False):
+def load_svhn(data_dir="data", batch_size=128, num_train=None, num_val=None, download=False,
+              max_train=None):
     """SVHN training images as two loaders: ``(loader_train, loader_val)``.
 
     Reads ``<data_dir>/train_32x32.mat`` with ``torchvision.datasets.SVHN`` (set
     ``download=True`` once to fetch it). Each batch is ``(x, y)`` with ``x`` of shape
     (B, 3, 32, 32), float32 in [0, 1], and ``y`` the digit labels (unused by the GAN).
-    ``num_train`` / ``num_val`` default to everything but the last 5,000 images / those.
+    ``num_train`` / ``num_val`` default to everything but the last 5,000 images / those;
+    ``max_train`` caps the training images (smoke runs).
     """
     import torchvision.datasets as dset
     import torchvision.transforms as T
@@ -90,11 +92,47 @@ def load_svhn(data_dir="data", batch_size=128, num_train=None, num_val=None, dow
         num_val = min(5000, total // 10)
     if num_train is None:
         num_train = total - num_val
+    if max_train is not None:
+        num_train = min(num_train, max_train)
     if num_train + num_val > total:
         raise ValueError(f"asked for {num_train} + {num_val} images, the data set has {total}")
     loader_train = DataLoader(data, batch_size=batch_size, sampler=ChunkSampler(num_train, 0))
     loader_val = DataLoader(data, batch_size=batch_size, sampler=ChunkSampler(num_val, num_train))
     return loader_train, loader_val
+
+
+def seconds_per_iteration(D, G, loader, batch_size, noise_size=NOISE_DIM, device=None, iterations=3) -> float:
+    """Wall-clock seconds one iteration of your ``train_gan`` takes here, measured on
+    copies of D and G (nothing is trained) over ``iterations`` batches of ``loader``
+    (the first one, which warms up, is not counted). The randomizer's state is
+    left as it was."""
+    import contextlib
+    import copy
+    import io
+    import time
+
+    batches = []
+    for batch in loader:
+        batches.append(batch)
+        if len(batches) == iterations:
+            break
+    D2, G2 = copy.deepcopy(D), copy.deepcopy(G)
+    opt_D, opt_G = get_optimizer(D2), get_optimizer(G2)
+    state = randomizer.get_state()
+    quiet = contextlib.redirect_stdout(io.StringIO())  # train_gan's own progress lines are not wanted here
+    try:
+        quiet.__enter__()
+        train_gan(D2, G2, opt_D, opt_G, discriminator_loss, generator_loss, batches[:1], show_every=10**9,
+                  batch_size=batch_size, noise_size=noise_size, num_epochs=1, device=device)
+        started = time.perf_counter()
+        train_gan(D2, G2, opt_D, opt_G, discriminator_loss, generator_loss, batches[1:], show_every=10**9,
+                  batch_size=batch_size, noise_size=noise_size, num_epochs=1, device=device)
+        if device is not None and torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
+        return (time.perf_counter() - started) / max(len(batches) - 1, 1)
+    finally:
+        quiet.__exit__(None, None, None)
+        randomizer.set_state(state)
 
 
 def show_images(images, ncols=None, title=None):
