@@ -83,8 +83,8 @@ def _shipped_files() -> dict[str, bytes]:
         if rel.parts[0] in ("autograder", "__pycache__") or "__pycache__" in rel.parts:
             continue
         files[f"{where}/{rel.as_posix()}"] = path.read_bytes()
-    for module, _ in assignment.check_modules(include_hidden=True):
-        rel = module.replace(".", "/") + ".py"  # check modules outside the package
+    for module in [m for m, _ in assignment.check_modules(include_hidden=True)] + list(assignment.check_support):
+        rel = module.replace(".", "/") + ".py"  # check modules (and their support) outside the package
         if not rel.startswith("autograder/"):
             files[rel] = (assignment.course_root / rel).read_bytes()
     answers = assignment.answers_dir

@@ -275,7 +275,7 @@ def grader_files(assignment: Assignment, package: Path = PACKAGE_ROOT) -> tuple[
     """The grader files the release carries ({course-root-relative path: origin}) and
     those it must never carry (hidden check modules, hidden answers)."""
     public = {f"autograder/{rel}": package / rel for rel in ENGINE_FILES}
-    for module, _ in assignment.check_modules(include_hidden=False):
+    for module in [m for m, _ in assignment.check_modules(include_hidden=False)] + list(assignment.check_support):
         public[module_file(module)] = _origin(module_file(module), assignment, package)
     for name in PUBLIC_ANSWERS:
         rel = f"{assignment.answers}/{name}"

@@ -24,7 +24,7 @@ SCHED = "part2_diffusion/noise_scheduler.py"
 # function delegate to what the public checks define).
 _SCHEDULER_ENV = """
 import randomizer
-from autograder.checks import part2 as _public
+from autograder.checks import probes as _public
 
 
 class _Env:
@@ -34,14 +34,14 @@ class _Env:
 FROM_HELPERS = {
     "sample_noise": (GAN, """
         import randomizer
-        from autograder.checks import part1 as _public
+        from autograder.checks import probes as _public
 
 
         def sample_noise(batch_size, dim, device=None):
             return _public.standin_noise(randomizer, batch_size, dim, device)
         """),
     "bce_loss": (GAN, """
-        from autograder.checks import part1 as _public
+        from autograder.checks import probes as _public
 
         bce_loss = _public.standin_loss
         """),
@@ -140,4 +140,4 @@ def test_no_answer_shape_in_the_released_autograder():
 
 def test_the_scan_reads_what_students_receive():
     names = {p.relative_to(RELEASE / "autograder").as_posix() for p in (RELEASE / "autograder").rglob("*.py")}
-    assert {"checks/part1.py", "checks/part2.py", "runner.py"} <= names
+    assert {"checks/part1.py", "checks/part2.py", "checks/probes.py", "runner.py"} <= names

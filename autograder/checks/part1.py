@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import Close, Hint, StudentError, check
-
-GAN = "part1_gans/gan_pytorch.py"
+from .api import Close, Hint, check
+from .helpers import close, counted, patched
+from .probes import GAN, standin_loss, standin_noise, train_gan_probe
 
 # Tolerances (proven by tests/catalogue_part1.py: every valid variant passes, every
 # mistake fails). Noise: 2 * r - 1, r * 2 - 1 and (r - 0.5) * 2 agree to an ulp.
@@ -26,75 +26,8 @@ NOISE_TOL = Close(rtol=1e-6, atol=1e-6)
 # Losses: means of O(1) terms in float32 or float64, by any stable formula
 # (softplus, logsigmoid, log1p or log(1 + exp)).
 LOSS_TOL = Close(rtol=1e-5, atol=1e-6)
-# How close a gradient at an optimizer step must be to its loss's gradient.
-GRAD_RTOL = 1e-4
 # Seconds a network check may always take (see net_checks).
 NET_TIME_FLOOR_S = 30.0
-
-
-# --------------------------------------------------------------------------- helpers
-# (run in the child; torch is imported inside)
-
-def standin_loss(input, target):
-    """Stands in for the student's ``bce_loss`` while grading the functions that call
-    it: a mean over elements, like bce_loss, but NOT binary cross-entropy (the squared
-    distance between tanh(s / 2) and the target mapped to [-1, 1])."""
-    import torch
-
-    return ((torch.tanh(0.5 * input) - (2 * target - 1)) ** 2).mean()
-
-
-def standin_noise(randomizer, batch_size, dim, device=None):
-    """Stands in for the student's ``sample_noise`` while grading ``train_gan`` and the
-    networks: 1.5 * tanh of a normal draw, deliberately not the uniform noise on
-    [-1, 1) asked for."""
-    import torch
-
-    return 1.5 * torch.tanh(randomizer.randn((batch_size, dim), device=device))
-
-
-def counted(function):
-    """``function`` wrapped so that ``wrapped.calls`` counts its calls."""
-    def wrapped(*args, **kwargs):
-        wrapped.calls += 1
-        return function(*args, **kwargs)
-    wrapped.calls = 0
-    return wrapped
-
-
-class patched:
-    """Temporarily replace attributes of the student's module (restored on exit)."""
-
-    def __init__(self, module, **values):
-        self.module, self.values, self.saved = module, values, {}
-
-    def __enter__(self):
-        for name, value in self.values.items():
-            self.saved[name] = getattr(self.module, name, None)
-            setattr(self.module, name, value)
-        return self.module
-
-    def __exit__(self, *exc):
-        for name, value in self.saved.items():
-            setattr(self.module, name, value)
-        return False
-
-
-def _close(a, b, rtol=1e-5, atol=1e-6) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
-
-
-def _flag(got, key) -> bool:
-    return key in got and bool(np.asarray(got[key]).reshape(-1)[0])
-
-
-def _str(got, key) -> str:
-    return str(np.asarray(got[key]).reshape(-1)[0]) if key in got else ""
-
-
-def _int(got, key, default=-1) -> int:
-    return int(np.asarray(got[key]).reshape(-1)[0]) if key in got else default
 
 
 # --------------------------------------------------------------------------- sample_noise
@@ -112,12 +45,12 @@ def run_noise(batch, dim, seed):
 NOISE_HINTS = [
     Hint("Your values lie in [0, 1): they are the randomizer's values without the shift. "
          "Uniform on [-1, 1) is `2 * randomizer.rand(...) - 1`.",
-         lambda got, ans: _close(got["noise"], ans["rand01"])),
+         lambda got, ans: close(got["noise"], ans["rand01"])),
     Hint("The values have the right shape but are not the randomizer's: take them from "
          "`randomizer.rand((batch_size, dim), device=device)`, not from torch.rand / torch.randn, "
          "and draw exactly once with that shape.",
          lambda got, ans: got["noise"].shape == ans["noise"].shape
-         and not _close(got["noise"], ans["rand01"]) and not _close(got["noise"], ans["noise"], 1e-3, 1e-3)),
+         and not close(got["noise"], ans["rand01"]) and not close(got["noise"], ans["noise"], 1e-3, 1e-3)),
     Hint("The values are the transposed shape's: the result must be (batch_size, dim).",
          lambda got, ans: got["noise"].shape == ans["noise"].shape[::-1]),
 ]
@@ -168,10 +101,10 @@ def verify_noise_contract(got, ans):
         call = f"sample_noise({want[0]}, {want[1]})"
         if shape != want:
             errors.append(f"{call}: expected shape {tuple(want)}, got {tuple(shape)}")
-        dtype = _str(got, f"dtype_{i}")
+        dtype = got.text(f"dtype_{i}")
         if dtype != "torch.float32":
             errors.append(f"{call}: expected dtype torch.float32, got {dtype}")
-        if not _flag(got, f"device_ok_{i}"):
+        if not got.flag(f"device_ok_{i}"):
             errors.append(f"{call}: the result is not on the requested device "
                           "(pass device=device to randomizer.rand)")
         lo, hi = float(got[f"min_{i}"]), float(got[f"max_{i}"])
@@ -182,7 +115,7 @@ def verify_noise_contract(got, ans):
         elif i == 2 and (lo > -0.9 or hi < 0.9):
             errors.append(f"{call}: 1280 uniform values on [-1, 1) should reach below -0.9 and above 0.9, "
                           f"got min {lo:.4g}, max {hi:.4g}: scale by 2 and shift by 1")
-    if not _flag(got, "default_cpu"):
+    if not got.flag("default_cpu"):
         errors.append("sample_noise(2, 4) without a device should return a CPU tensor")
     return errors
 
@@ -271,7 +204,7 @@ def run_generator(noise_dim=None):
 
 def _not_module(got):
     if "not_module" in got:
-        return [f"expected an nn.Module, got {_str(got, 'not_module')}"]
+        return [f"expected an nn.Module, got {got.text('not_module')}"]
     return None
 
 
@@ -288,9 +221,9 @@ def verify_net_output(name, batches=(1, 128), image=False):
                 errors.append(f"{name} on a batch of {batch} ({mode}): expected output shape "
                               f"{tuple(want)}, got {tuple(shape)}")
                 continue
-            if not _flag(got, f"finite_{batch}"):
+            if not got.flag(f"finite_{batch}"):
                 errors.append(f"{name} on a batch of {batch}: the output has NaN or infinite values")
-            if not _flag(got, f"device_ok_{batch}"):
+            if not got.flag(f"device_ok_{batch}"):
                 errors.append(f"{name} on a batch of {batch}: the output is not on the input's device")
             lo, hi = float(got[f"min_{batch}"]), float(got[f"max_{batch}"])
             if image and (lo < -1 or hi > 1):
@@ -309,11 +242,11 @@ def _verify_stress(name, got, image):
     lo, hi = float(got["stress_min"]), float(got["stress_max"])
     scaled = (f"with every weight scaled by {STRESS_WEIGHT_SCALE:g} and the input by {STRESS_INPUT_SCALE:g} "
               "(as training may move them)")
-    if image and (not _flag(got, "stress_finite") or lo < -1 or hi > 1):
+    if image and (not got.flag("stress_finite") or lo < -1 or hi > 1):
         return [f"{name} {scaled}, the images reach min {lo:.4g}, max {hi:.4g}: they must stay in [-1, 1] "
                 "for any weights, which only a final nn.Tanh() guarantees; at initialisation they "
                 "happened to fit"]
-    if not image and _flag(got, "stress_finite") and lo >= 0 and hi <= 1:
+    if not image and got.flag("stress_finite") and lo >= 0 and hi <= 1:
         return [f"{name} {scaled}, every output stays in [0, 1] (min {lo:.4g}, max {hi:.4g}): these look like "
                 "probabilities. Return raw logits (no final sigmoid): bce_loss applies the sigmoid itself"]
     return []
@@ -325,15 +258,15 @@ def verify_net_gradients(name):
         if early:
             return early
         errors = []
-        if _int(got, "n_param_tensors") == 0:
+        if got.integer("n_param_tensors") == 0:
             return [f"{name} has no trainable parameters"]
-        if _int(got, "n_no_grad") > 0:
-            errors.append(f"{name}: {_int(got, 'n_no_grad')} parameter tensor(s) got no gradient from "
-                          f"the output ({_str(got, 'no_grad')}): every layer you create must be used in "
+        if got.integer("n_no_grad") > 0:
+            errors.append(f"{name}: {got.integer('n_no_grad')} parameter tensor(s) got no gradient from "
+                          f"the output ({got.text('no_grad')}): every layer you create must be used in "
                           "forward, and nothing may be detached or wrapped in torch.no_grad()")
-        if _int(got, "n_bad_grad") > 0:
-            errors.append(f"{name}: {_int(got, 'n_bad_grad')} parameter tensor(s) got NaN or infinite gradients")
-        if not _flag(got, "any_nonzero_grad"):
+        if got.integer("n_bad_grad") > 0:
+            errors.append(f"{name}: {got.integer('n_bad_grad')} parameter tensor(s) got NaN or infinite gradients")
+        if not got.flag("any_nonzero_grad"):
             errors.append(f"{name}: every gradient is zero; the output does not depend on the parameters")
         return errors
     return verify
@@ -344,7 +277,7 @@ def verify_budget(name, limit):
         early = _not_module(got)
         if early:
             return early
-        count = _int(got, "params")
+        count = got.integer("params")
         if count > limit:
             return [f"{name} has {count:,} trainable parameters; the budget is {limit:,}. "
                     "Use fewer channels or a smaller linear layer."]
@@ -423,13 +356,13 @@ def big_logits(logits):
 
 BCE_HINTS = [
     Hint("Your loss is the sum over elements; bce_loss is the mean (divide by the number of elements).",
-         lambda got, ans: _close(got["loss"], ans["loss"] * float(ans["n"]), 1e-4, 1e-5)),
+         lambda got, ans: close(got["loss"], ans["loss"] * float(ans["n"]), 1e-4, 1e-5)),
     Hint("Your loss equals the loss of the negated logits: check the sign of the `- s * t` term "
          "(stable form: max(s, 0) - s * t + log(1 + exp(-|s|))).",
-         lambda got, ans: _close(got["loss"], ans["flipped"], 1e-4, 1e-5)),
+         lambda got, ans: close(got["loss"], ans["flipped"], 1e-4, 1e-5)),
     Hint("Your loss is the stable formula with + s * t: check the sign of the s * t term "
          "(binary cross-entropy with logits is max(s, 0) - s * t + log(1 + exp(-|s|))).",
-         lambda got, ans: _close(got["loss"], ans["loss"] + 2 * ans["st"], 1e-4, 1e-5)),
+         lambda got, ans: close(got["loss"], ans["loss"] + 2 * ans["st"], 1e-4, 1e-5)),
     Hint("The loss came out negative; binary cross-entropy is never negative. Check the signs.",
          lambda got, ans: float(np.asarray(got["loss"]).reshape(-1)[0]) < 0),
 ]
@@ -441,8 +374,8 @@ BIG_HINTS = BCE_HINTS + [
          "Do not take the log of a sigmoid: use max(s, 0) - s * t + log(1 + exp(-|s|)), which never "
          "overflows (torch.log1p helps keep it accurate).",
          lambda got, ans: not np.all(np.isfinite(got["loss"]))
-         or (_close(got["moderate"], ans["moderate"], 1e-4, 1e-5)
-             and not _close(got["loss"], ans["loss"], 1e-3, 1e-3))),
+         or (close(got["moderate"], ans["moderate"], 1e-4, 1e-5)
+             and not close(got["loss"], ans["loss"], 1e-3, 1e-3))),
 ]
 
 
@@ -480,19 +413,19 @@ def _bce_not_called(function):
                 "the check puts a stand-in loss in place of bce_loss, so that a mistake in bce_loss "
                 f"costs only bce_loss's points, and a {function} that computes the cross-entropy "
                 "itself cannot be graded on its own.",
-                lambda got, ans: _int(got, "bce_calls", 1) == 0)
+                lambda got, ans: got.integer("bce_calls", 1) == 0)
 
 
 D_LOSS_HINTS = [
     _bce_not_called("discriminator_loss"),
     Hint("Real and fake labels are swapped: real images get target 1, fakes target 0.",
-         lambda got, ans: _close(got["loss"], ans["swapped"], 1e-4, 1e-5)),
+         lambda got, ans: close(got["loss"], ans["swapped"], 1e-4, 1e-5)),
     Hint("Your loss is half the expected one: the discriminator loss is the sum of the two means, "
          "not their average.",
-         lambda got, ans: _close(2 * got["loss"], ans["loss"], 1e-4, 1e-5)),
+         lambda got, ans: close(2 * got["loss"], ans["loss"], 1e-4, 1e-5)),
     Hint("Your loss is only one of the two terms: add bce_loss(logits_real, 1) and bce_loss(logits_fake, 0).",
-         lambda got, ans: _close(got["loss"], ans["real_only"], 1e-4, 1e-5)
-         or _close(got["loss"], ans["fake_only"], 1e-4, 1e-5)),
+         lambda got, ans: close(got["loss"], ans["real_only"], 1e-4, 1e-5)
+         or close(got["loss"], ans["fake_only"], 1e-4, 1e-5)),
 ]
 
 
@@ -525,10 +458,10 @@ def run_g_loss(shape, seed, scale=2.0):
 G_LOSS_HINTS = [
     _bce_not_called("generator_loss"),
     Hint("This is bce_loss(logits_fake, 0): the generator wants its fakes classified as real, target 1.",
-         lambda got, ans: _close(got["loss"], ans["target0"], 1e-4, 1e-5)),
+         lambda got, ans: close(got["loss"], ans["target0"], 1e-4, 1e-5)),
     Hint("This is the minimax loss -bce_loss(logits_fake, 0) = mean(log(1 - D(G(z)))), whose gradient "
          "vanishes while D wins; use the non-saturating loss bce_loss(logits_fake, 1).",
-         lambda got, ans: _close(got["loss"], ans["minimax"], 1e-4, 1e-5)),
+         lambda got, ans: close(got["loss"], ans["minimax"], 1e-4, 1e-5)),
 ]
 
 
@@ -563,8 +496,8 @@ def run_optimizer(env):
 
 
 def verify_optimizer(got, ans):
-    if not _flag(got, "is_adam"):
-        return [f"expected a torch.optim.Adam, got {_str(got, 'type')}"]
+    if not got.flag("is_adam"):
+        return [f"expected a torch.optim.Adam, got {got.text('type')}"]
     errors = []
     lrs, b1, b2 = got["lrs"], got["beta1"], got["beta2"]
     if not np.allclose(lrs, 1e-3, rtol=1e-9, atol=0):
@@ -574,178 +507,14 @@ def verify_optimizer(got, ans):
         errors.append(f"betas: expected (0.5, 0.999), got {pairs}")
     if np.any(np.asarray(got["weight_decay"]) != 0):
         errors.append(f"weight_decay: expected 0, got {got['weight_decay'].tolist()}")
-    if not _flag(got, "covers_all"):
+    if not got.flag("covers_all"):
         errors.append("the optimizer does not hold all of model.parameters()")
-    if not _flag(got, "only_model"):
+    if not got.flag("only_model"):
         errors.append("the optimizer holds tensors that are not the model's parameters")
     return errors
 
 
 # --------------------------------------------------------------------------- train_gan
-
-FREED_GRAPH = (
-    "train_gan: a backward pass went through a graph that an earlier backward pass had already freed "
-    "(PyTorch: \"Trying to backward through the graph a second time\"). Most often the fakes fed to D in "
-    "the discriminator step are not detached, so d_total_error.backward() also runs back through G and "
-    "frees its graph before the generator step needs it: give D `fake_images.detach()` in the "
-    "discriminator step. Do not add retain_graph=True: it hides the mistake (D's loss would then train G).")
-
-
-def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, seed=0):
-    """Run the student's train_gan on tiny instrumented models; return what it did.
-
-    D and G are small but real networks whose forward passes, the loss functions
-    passed in and the two optimizers record every event. ``sample_noise`` is
-    ``standin_noise`` for the duration, so the student's own is graded separately.
-    """
-    import torch
-    import torch.nn as nn
-
-    module = env.module(GAN)
-    rnd = env.randomizer
-    dev = torch.device(env.device)
-    env.seed(seed)
-    batches = [(rnd.rand((batch, 3, 32, 32)), torch.zeros(batch, dtype=torch.int64)) for _ in range(n_batches)]
-    events: list[tuple] = []
-
-    class ProbeD(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.body = nn.Sequential(nn.Conv2d(3, 4, 4, stride=4), nn.LeakyReLU(0.01), nn.Flatten(),
-                                      nn.Linear(4 * 8 * 8, 1))
-
-        def forward(self, x):
-            kind = "other"
-            cpu = x.detach().float().cpu()
-            for xb, _ in batches:
-                if cpu.shape == xb.shape:
-                    if torch.allclose(cpu, 2 * xb - 1, atol=1e-6):
-                        kind = "real_scaled"
-                    elif torch.allclose(cpu, xb, atol=1e-6):
-                        kind = "real_unscaled"
-            events.append(("D", kind, tuple(x.shape)))
-            return self.body(x)
-
-    class ProbeG(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.body = nn.Sequential(nn.Linear(noise, 3 * 8 * 8), nn.Tanh())
-            self.inputs: list = []
-
-        def forward(self, z):
-            self.inputs.append(z.detach().float().cpu().clone())
-            y = self.body(z).reshape(-1, 3, 8, 8)
-            y = torch.nn.functional.interpolate(y, scale_factor=4, mode="nearest")  # (B, 3, 32, 32)
-            events.append(("G", "z", tuple(z.shape)))
-            return y
-
-    D, G = ProbeD().to(dev), ProbeG().to(dev)
-    d_params, g_params = list(D.parameters()), list(G.parameters())
-    expected = {}
-
-    def grads_of(loss, params):
-        found = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        return [None if g is None else g.detach().clone() for g in found]
-
-    def d_loss(logits_real, logits_fake):
-        loss = (standin_loss(logits_real, torch.ones_like(logits_real))
-                + standin_loss(logits_fake, torch.zeros_like(logits_fake)))
-        reaches_g = loss.requires_grad and any(g is not None for g in grads_of(loss, g_params))
-        expected["D"] = grads_of(loss, d_params) if loss.requires_grad else None
-        events.append(("dloss", "reaches_G" if reaches_g else "detached", ()))
-        return loss
-
-    def g_loss(logits_fake):
-        loss = standin_loss(logits_fake, torch.ones_like(logits_fake))
-        grads = grads_of(loss, g_params) if loss.requires_grad else [None] * len(g_params)
-        expected["G"] = grads
-        events.append(("gloss", "reaches_G" if any(g is not None for g in grads) else "no_G", ()))
-        return loss
-
-    class ProbeSGD(torch.optim.SGD):
-        def __init__(self, params, name, own):
-            super().__init__(params, lr=0.01)
-            self.name, self.own = name, own
-
-        def zero_grad(self, set_to_none=True):
-            events.append((self.name + "_solver", "zero_grad", ()))
-            return super().zero_grad(set_to_none)
-
-        def step(self, closure=None):
-            want = expected.get(self.name)
-            if want is None:
-                verdict = "no_loss"
-            else:
-                worst = 0.0
-                for p, g in zip(self.own, want):
-                    have = p.grad if p.grad is not None else torch.zeros_like(p)
-                    ref = g if g is not None else torch.zeros_like(p)
-                    scale = float(ref.abs().max()) + 1e-8
-                    worst = max(worst, float((have - ref).abs().max()) / scale)
-                verdict = "grad_ok" if worst <= GRAD_RTOL else f"largest relative difference {worst:.3g}"
-            events.append((self.name + "_solver", "step", verdict))
-            return super().step(closure)
-
-    D_solver, G_solver = ProbeSGD(d_params, "D", d_params), ProbeSGD(g_params, "G", g_params)
-    env.seed(seed + 1)
-
-    with patched(module, sample_noise=lambda batch_size, dim, device=None: standin_noise(rnd, batch_size, dim, device)):
-        try:
-            result = module.train_gan(D, G, D_solver, G_solver, d_loss, g_loss, batches,
-                                      show_every=show_every, batch_size=batch, noise_size=noise,
-                                      num_epochs=epochs, device=dev)
-        except RuntimeError as error:
-            if "backward through the graph a second time" in str(error):
-                raise StudentError(FREED_GRAPH) from None
-            raise
-    return summarize(events, result, G.inputs, batch, noise, seed + 1, env, n_batches * epochs, show_every)
-
-
-def summarize(events, result, g_inputs, batch, noise, noise_seed, env, full_iters, show_every):
-    """Split the event log into iterations (each ends with a G step) and judge each."""
-    import torch
-
-    out = {}
-    d_steps = [e for e in events if e[0] == "D_solver" and e[1] == "step"]
-    g_steps = [e for e in events if e[0] == "G_solver" and e[1] == "step"]
-    out["d_steps"], out["g_steps"] = len(d_steps), len(g_steps)
-    out["full_iters"] = full_iters
-    out["d_grad_ok"] = sum(e[2] == "grad_ok" for e in d_steps)
-    out["g_grad_ok"] = sum(e[2] == "grad_ok" for e in g_steps)
-    out["d_grad_msg"] = next((e[2] for e in d_steps if e[2] != "grad_ok"), "")
-    out["g_grad_msg"] = next((e[2] for e in g_steps if e[2] != "grad_ok"), "")
-    out["dloss_calls"] = sum(e[0] == "dloss" for e in events)
-    out["gloss_calls"] = sum(e[0] == "gloss" for e in events)
-    out["dloss_reaches_G"] = sum(e[0] == "dloss" and e[1] == "reaches_G" for e in events)
-    out["gloss_no_G"] = sum(e[0] == "gloss" and e[1] == "no_G" for e in events)
-    out["real_scaled"] = sum(e[0] == "D" and e[1] == "real_scaled" for e in events)
-    out["real_unscaled"] = sum(e[0] == "D" and e[1] == "real_unscaled" for e in events)
-    # order: within each iteration the D step comes before the G step
-    steps = [e[0] for e in events if e[1] == "step"]
-    out["order_ok"] = steps == ["D_solver", "G_solver"] * (len(steps) // 2) and len(steps) % 2 == 0
-    # noise: every G input is one of the randomizer's draws of shape (batch, noise), in order
-    env.seed(noise_seed)
-    draws = [standin_noise(env.randomizer, batch, noise) for _ in range(max(1, len(g_inputs)))]
-    matched, k = 0, 0
-    for z in g_inputs:
-        while k < len(draws) and not (z.shape == draws[k].shape and torch.allclose(z, draws[k], atol=1e-6)):
-            k += 1
-        if k < len(draws):
-            matched += 1
-            k += 1
-    out["g_calls"], out["g_inputs_from_noise"] = len(g_inputs), matched
-    out["g_input_shape_ok"] = all(tuple(z.shape) == (batch, noise) for z in g_inputs)
-    # snapshots
-    out["is_list"] = isinstance(result, list)
-    snaps = list(result) if isinstance(result, (list, tuple)) else []
-    out["n_snapshots"] = len(snaps)
-    out["want_snapshots"] = (full_iters + show_every - 1) // show_every
-    out["snapshots_numpy"] = all(isinstance(s, np.ndarray) for s in snaps)
-    out["snapshot_shapes_ok"] = all(isinstance(s, np.ndarray) and s.ndim == 4 and s.shape[1:] == (3, 32, 32)
-                                    and 1 <= s.shape[0] <= batch for s in snaps)
-    out["snapshot_range_ok"] = all(isinstance(s, np.ndarray) and s.size and np.isfinite(s).all()
-                                   and s.min() >= 0 and s.max() <= 1 for s in snaps)
-    return out
 
 
 def run_train_gan(**kwargs):
@@ -754,32 +523,32 @@ def run_train_gan(**kwargs):
 
 def verify_real_images(got, ans):
     errors = []
-    if _int(got, "real_scaled") == 0:
-        if _int(got, "real_unscaled") > 0:
+    if got.integer("real_scaled") == 0:
+        if got.integer("real_unscaled") > 0:
             return ["D was given the real images as loaded, in [0, 1]; the networks work in [-1, 1]: "
                     "pass preprocess_img(x) = 2 * x - 1 to D"]
         return ["D never saw the real batch rescaled to [-1, 1] (2 * x - 1)"]
-    if _int(got, "real_unscaled") > 0:
+    if got.integer("real_unscaled") > 0:
         errors.append("D also saw real images in [0, 1]: every real batch must be rescaled with 2 * x - 1")
-    if _int(got, "real_scaled") < _int(got, "full_iters"):
-        errors.append(f"D saw {_int(got, 'real_scaled')} rescaled real batches in "
-                      f"{_int(got, 'full_iters')} iterations: one per iteration")
+    if got.integer("real_scaled") < got.integer("full_iters"):
+        errors.append(f"D saw {got.integer('real_scaled')} rescaled real batches in "
+                      f"{got.integer('full_iters')} iterations: one per iteration")
     return errors
 
 
 def verify_detached(got, ans):
-    if _int(got, "dloss_calls") == 0:
+    if got.integer("dloss_calls") == 0:
         return ["train_gan never called the discriminator_loss it was given"]
-    n = _int(got, "dloss_reaches_G")
+    n = got.integer("dloss_reaches_G")
     if n:
-        return [f"in {n} of {_int(got, 'dloss_calls')} discriminator steps the loss reaches G's parameters: "
+        return [f"in {n} of {got.integer('dloss_calls')} discriminator steps the loss reaches G's parameters: "
                 "feed D `fake_images.detach()` (or make them under torch.no_grad()) so that the "
                 "discriminator step trains D only"]
     return []
 
 
 def _steps_msgs(got, who, want):
-    steps = _int(got, f"{who.lower()}_steps")
+    steps = got.integer(f"{who.lower()}_steps")
     msgs = []
     if steps != want:
         msgs.append(f"{who}_solver.step() was called {steps} times in {want} iterations: once per iteration")
@@ -787,44 +556,44 @@ def _steps_msgs(got, who, want):
 
 
 def verify_d_step(got, ans):
-    want = _int(got, "full_iters")
-    if _int(got, "dloss_calls") == 0:
+    want = got.integer("full_iters")
+    if got.integer("dloss_calls") == 0:
         return ["train_gan never called the discriminator_loss it was given (use the argument, "
                 "not the module's function of the same name)"]
     errors = _steps_msgs(got, "D", want)
-    ok, steps = _int(got, "d_grad_ok"), _int(got, "d_steps")
+    ok, steps = got.integer("d_grad_ok"), got.integer("d_steps")
     if steps and ok < steps:
         errors.append(f"at {steps - ok} of {steps} D_solver.step() calls, D's gradients were not those of "
-                      f"that step's discriminator loss ({_str(got, 'd_grad_msg')}): call D_solver.zero_grad() "
+                      f"that step's discriminator loss ({got.text('d_grad_msg')}): call D_solver.zero_grad() "
                       "before d_total_error.backward(), and step D before computing the generator loss")
-    if not _flag(got, "order_ok"):
+    if not got.flag("order_ok"):
         errors.append("the steps are out of order: each iteration is one D step, then one G step")
     return errors
 
 
 def verify_g_step(got, ans):
-    want = _int(got, "full_iters")
-    if _int(got, "gloss_calls") == 0:
+    want = got.integer("full_iters")
+    if got.integer("gloss_calls") == 0:
         return ["train_gan never called the generator_loss it was given (use the argument, "
                 "not the module's function of the same name)"]
     errors = _steps_msgs(got, "G", want)
-    if _int(got, "gloss_no_G"):
-        errors.append(f"in {_int(got, 'gloss_no_G')} generator steps the loss does not reach G's parameters: "
+    if got.integer("gloss_no_G"):
+        errors.append(f"in {got.integer('gloss_no_G')} generator steps the loss does not reach G's parameters: "
                       "the generator step must use fakes that are NOT detached")
-    ok, steps = _int(got, "g_grad_ok"), _int(got, "g_steps")
-    if steps and ok < steps and not _int(got, "gloss_no_G"):
+    ok, steps = got.integer("g_grad_ok"), got.integer("g_steps")
+    if steps and ok < steps and not got.integer("gloss_no_G"):
         errors.append(f"at {steps - ok} of {steps} G_solver.step() calls, G's gradients were not those of "
-                      f"that step's generator loss ({_str(got, 'g_grad_msg')}): call G_solver.zero_grad() "
+                      f"that step's generator loss ({got.text('g_grad_msg')}): call G_solver.zero_grad() "
                       "before g_error.backward()")
     return errors
 
 
 def verify_noise_use(got, ans):
-    calls, matched = _int(got, "g_calls"), _int(got, "g_inputs_from_noise")
+    calls, matched = got.integer("g_calls"), got.integer("g_inputs_from_noise")
     if calls == 0:
         return ["G was never called"]
     errors = []
-    if not _flag(got, "g_input_shape_ok"):
+    if not got.flag("g_input_shape_ok"):
         errors.append("G's input must be sample_noise(batch_size, noise_size): shape (batch_size, noise_size)")
     elif matched < calls:
         errors.append(f"{calls - matched} of G's {calls} inputs did not come from sample_noise(batch_size, "
@@ -833,17 +602,17 @@ def verify_noise_use(got, ans):
 
 
 def verify_snapshots(got, ans):
-    if not _flag(got, "is_list"):
+    if not got.flag("is_list"):
         return ["train_gan must return a list of image batches"]
     errors = []
-    n, want = _int(got, "n_snapshots"), _int(got, "want_snapshots")
+    n, want = got.integer("n_snapshots"), got.integer("want_snapshots")
     if n != want:
         errors.append(f"expected {want} snapshots (iterations 0, show_every, 2 * show_every, ...), got {n}")
-    if n and not _flag(got, "snapshots_numpy"):
+    if n and not got.flag("snapshots_numpy"):
         errors.append("snapshots must be numpy arrays (.detach().cpu().numpy())")
-    elif n and not _flag(got, "snapshot_shapes_ok"):
+    elif n and not got.flag("snapshot_shapes_ok"):
         errors.append("each snapshot must have shape (up to 16, 3, 32, 32)")
-    elif n and not _flag(got, "snapshot_range_ok"):
+    elif n and not got.flag("snapshot_range_ok"):
         errors.append("snapshot images must be finite and in [0, 1] (deprocess_img)")
     return errors
 

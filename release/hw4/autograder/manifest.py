@@ -62,6 +62,7 @@ SCHEMA = {
                 "checks": {"type": "string", "pattern": _MODULE},
                 "hidden_checks": {"type": "string", "pattern": _MODULE},
             }}},
+        "check_support": {"type": "array", "items": {"type": "string", "pattern": _MODULE}},
         "instructor_only": {"type": "array", "items": {"type": "string", "pattern": _RELPATH}},
         "tools": {"type": "object", "additionalProperties": {"type": "string", "pattern": _RELPATH + r"(?<=\.py)"},
                   "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"}},
@@ -103,6 +104,7 @@ class Assignment:
     answers: str                    # relative to course_root
     preload: tuple[str, ...]
     randomizer: str                 # the provided seeded randomizer (``seed(s)``), relative to the folder
+    check_support: tuple[str, ...] = ()     # modules the public check modules import (released with them)
     instructor_only: tuple[str, ...] = ()   # paths in the source folder never released
     tools: tuple[tuple[str, str], ...] = ()  # (command, script relative to the source folder)
 
@@ -205,6 +207,7 @@ def load(path: Path | str, course_root: Path | str | None = None) -> Assignment:
         answers=data.get("answers", f"answers/{data['name']}"),
         preload=tuple(data.get("runner", {}).get("preload", ())),
         randomizer=data.get("randomizer", "randomizer.py"),
+        check_support=tuple(data.get("check_support", ())),
         instructor_only=tuple(data.get("instructor_only", ())),
         tools=tuple(sorted(data.get("tools", {}).items())),
     )

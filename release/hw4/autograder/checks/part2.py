@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from .api import Close, Exact, Hint, check
+from .helpers import close
+from .probes import MODEL, diffusion_model, recording_net, standin_schedule
 
 SCHED = "part2_diffusion/noise_scheduler.py"
-MODEL = "part2_diffusion/diffusion_model.py"
 IMGEN = "part2_diffusion/image_gen.py"
-UNET = "part2_diffusion/unet.py"
 
 # Tolerances (proven by tests/catalogue_part2.py: every valid variant passes, every mistake fails).
 # Schedules: a float64 cumulative product cast to float32 differs from the float32 one
@@ -45,22 +45,6 @@ IMAGE_TOL = Close(rtol=1e-5, atol=1e-6, check_device=False)  # the data set stay
 # --------------------------------------------------------------------------- helpers
 # (run in the child; torch is imported inside)
 
-def standin_schedule(num_steps: int, device):
-    """(betas, alphas, alpha_bars) of a cosine schedule (Nichol and Dhariwal 2021, eq. 17,
-    without the offset), from its closed form in float64: alpha_bar_t = cos^2(pi/2 (t+1)/(T+1)),
-    alpha_t = alpha_bar_t / alpha_bar_{t-1}, beta_t = 1 - alpha_t. Consistent, like DDPM's,
-    but not the linear schedule that NoiseScheduler.__init__ computes."""
-    import math
-
-    import torch
-
-    steps = torch.arange(0, num_steps + 1, dtype=torch.float64)
-    bars = torch.cos(0.5 * math.pi * steps / (num_steps + 1)) ** 2   # bars[0] = 1: alpha_bar_{-1}
-    alpha_bars = bars[1:]
-    alphas = bars[1:] / bars[:-1]
-    betas = 1 - alphas
-    return betas.float().to(device), alphas.float().to(device), alpha_bars.float().to(device)
-
 
 def scheduler_with_standin_schedule(env, num_steps: int):
     """The student's NoiseScheduler with the stand-in schedule tensors put in, so that
@@ -73,84 +57,6 @@ def scheduler_with_standin_schedule(env, num_steps: int):
         scheduler.num_steps, scheduler.device = num_steps, env.device
     scheduler.betas, scheduler.alphas, scheduler.alpha_bars = standin_schedule(num_steps, env.device)
     return scheduler
-
-
-def probe_scheduler(env, num_steps: int):
-    """A stand-in NoiseScheduler with the cosine schedule and deliberately non-DDPM
-    forward and reverse steps, that records how it is called."""
-    import torch
-
-    randomizer = env.randomizer
-
-    class ProbeScheduler:
-        def __init__(self):
-            self.num_steps, self.device = num_steps, env.device
-            self.betas, self.alphas, self.alpha_bars = standin_schedule(num_steps, env.device)
-            self.add_noise_calls = 0
-            self.noises: list = []
-            self.steps: list[int] = []
-            self.thresholds: list[int] = []
-
-        def add_noise(self, original_samples, noise, timesteps):
-            self.add_noise_calls += 1
-            self.noises.append(noise.detach().float().cpu().clone())
-            if noise.shape != original_samples.shape or timesteps.shape != original_samples.shape[:1]:
-                raise ValueError(f"add_noise got samples {tuple(original_samples.shape)}, noise "
-                                 f"{tuple(noise.shape)}, timesteps {tuple(timesteps.shape)}")
-            # deliberately not DDPM's forward process: a linear interpolation in t
-            c = ((timesteps + 1).float() / (num_steps + 1)).reshape(-1, *([1] * (original_samples.dim() - 1)))
-            return (1 - c) * original_samples + c * noise
-
-        def denoise_step(self, model_prediction, t, x_t, threshold=False):
-            t = int(t)
-            self.steps.append(t)
-            self.thresholds.append(int(bool(threshold)))
-            if model_prediction.shape != x_t.shape:
-                raise ValueError(f"denoise_step got model_prediction {tuple(model_prediction.shape)} "
-                                 f"and x_t {tuple(x_t.shape)}")
-            out = 0.95 * x_t - 0.3 * (t + 1) / num_steps * model_prediction
-            if threshold:
-                out = torch.tanh(out)
-            if t > 0:
-                out = out + 0.2 * randomizer.randn(x_t.shape, device=x_t.device)
-            return out
-
-    return ProbeScheduler()
-
-
-def recording_net(env, input_shape, num_steps, variant=0):
-    """TinyNoiseNet wrapped so that the check sees every call."""
-    import torch.nn as nn
-
-    tiny = env.module(UNET).TinyNoiseNet
-
-    class Recorder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.inner = tiny(input_shape, num_steps, 4, variant=variant)
-            self.calls = []
-
-        def forward(self, x, t, cond):
-            out = self.inner(x, t, cond)
-            self.calls.append((t.detach().cpu().clone(), cond.detach().cpu().clone()))
-            return out
-
-    return Recorder().to(env.device)
-
-
-def diffusion_model(env, num_steps, p_uncond, input_shape, train_variant=1):
-    """The student's DiffusionModel on a recording TinyNoiseNet and a ProbeScheduler."""
-    module = env.module(MODEL)
-    probe = probe_scheduler(env, num_steps)
-    net = recording_net(env, input_shape, num_steps, variant=train_variant)
-    model = module.DiffusionModel(net, num_steps, p_uncond=p_uncond, input_shape=input_shape,
-                                  device=env.device, noise_scheduler=probe)
-    return model, probe, net
-
-
-def _close(a, b, rtol=1e-3, atol=1e-5) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
 # --------------------------------------------------------------------------- schedule
@@ -169,18 +75,18 @@ def run_schedule(num_steps, betas=None):
 SCHEDULE_HINTS = [
     Hint("`alpha_bars` equals `alphas`: alpha_bar_t is the cumulative product alpha_0 * ... * alpha_t "
          "(torch.cumprod), not alpha_t itself.",
-         lambda got, ans: _close(got["alpha_bars"], ans["alphas"], 1e-6)),
+         lambda got, ans: close(got["alpha_bars"], ans["alphas"], 1e-6, 1e-5)),
     Hint("`alpha_bars` is the cumulative product of the betas; it is the product of the alphas = 1 - betas.",
-         lambda got, ans: _close(got["alpha_bars"], np.cumprod(ans["betas"].astype(np.float64)), 1e-4, 1e-30)),
+         lambda got, ans: close(got["alpha_bars"], np.cumprod(ans["betas"].astype(np.float64)), 1e-4, 1e-30)),
     Hint("`alpha_bars` looks shifted by one step (an exclusive cumulative product starting at 1): "
          "with 0-indexed t, alpha_bar_0 = alpha_0, so alpha_bars[0] is 1 - beta_start, not 1.",
-         lambda got, ans: _close(got["alpha_bars"][1:], ans["alpha_bars"][:-1], 1e-4)),
+         lambda got, ans: close(got["alpha_bars"][1:], ans["alpha_bars"][:-1], 1e-4, 1e-5)),
     Hint("`alphas` should be 1 - betas.",
-         lambda got, ans: not _close(got["alphas"], ans["alphas"], 1e-5)),
+         lambda got, ans: not close(got["alphas"], ans["alphas"], 1e-5, 1e-5)),
     Hint("Your schedule is the one of the default betas: compute alphas from `self.betas`, which "
          "honours beta_start and beta_end, not from the default values.",
-         lambda got, ans: _close(got["alphas"][[0, -1]], [1 - 1e-4, 1 - 0.02], 1e-6)
-         and not _close(ans["alphas"][[0, -1]], [1 - 1e-4, 1 - 0.02], 1e-6)),
+         lambda got, ans: close(got["alphas"][[0, -1]], [1 - 1e-4, 1 - 0.02], 1e-6, 1e-5)
+         and not close(ans["alphas"][[0, -1]], [1 - 1e-4, 1 - 0.02], 1e-6, 1e-5)),
 ]
 
 
@@ -370,7 +276,7 @@ LOSS_HINTS = [
          "device=...) (torch.randn_like and torch.randn draw from torch's own generator; every random "
          "number comes from the randomizer).",
          lambda got, ans: "eps" in got and got["eps"].shape == ans["eps"].shape
-         and not _close(got["eps"], ans["eps"], 1e-6, 1e-6)),
+         and not close(got["eps"], ans["eps"], 1e-6, 1e-6)),
     Hint("the null condition is torch.zeros_like(cond): dropped rows must get label 0.",
          lambda got, ans: _wrong_null(got, ans)),
     Hint("the dropout mask is inverted: exactly the rows that should keep their label were dropped. A row "
@@ -516,7 +422,7 @@ LOAD_HINTS = [
     Hint("labels must be shifted by one (CIFAR 0, 1, 2 -> 1, 2, 3): label 0 is the null condition.",
          lambda got, ans: np.array_equal(got["labels"], ans["labels"] - 1)),
     Hint("images must be scaled from [0, 255] to [-1, 1] (x / 127.5 - 1), not to [0, 1].",
-         lambda got, ans: _close(got["images"], (ans["images"] + 1) / 2, 1e-4, 1e-5)),
+         lambda got, ans: close(got["images"], (ans["images"] + 1) / 2, 1e-4, 1e-5)),
     Hint("images must be scaled from [0, 255] to [-1, 1] (x / 127.5 - 1).",
          lambda got, ans: got["images"].shape == ans["images"].shape and float(np.max(got["images"])) > 1.5),
     Hint("keep only CIFAR labels 0, 1, 2 (airplane, automobile, bird), in file order.",
@@ -524,8 +430,8 @@ LOAD_HINTS = [
     Hint("each row of b'data' holds 1024 red, then 1024 green, then 1024 blue values: "
          "reshape to (N, 3, 32, 32) directly (no transpose).",
          lambda got, ans: got["images"].shape == ans["images"].shape
-         and not _close(got["images"], ans["images"], 1e-4, 1e-5)
-         and _close(np.sort(got["images"].ravel()), np.sort(ans["images"].ravel()), 1e-4, 1e-5)),
+         and not close(got["images"], ans["images"], 1e-4, 1e-5)
+         and close(np.sort(got["images"].ravel()), np.sort(ans["images"].ravel()), 1e-4, 1e-5)),
 ]
 
 
