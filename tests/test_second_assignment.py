@@ -32,6 +32,7 @@ import pytest
 from autograder.release import nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.xdist_group("second_assignment")  # one worker builds the tiny course once
 
 MANIFEST = """\
 name = "tiny"
