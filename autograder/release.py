@@ -66,6 +66,7 @@ ENGINE_FILES = (
     "checks/__init__.py",
     "checks/api.py",
     "checks/helpers.py",
+    "written.py",
 )
 PUBLIC_ANSWERS = ("public.npz", "timings.json")
 # Glob patterns (relative to autograder/) that never leave the instructor's copy.
@@ -371,6 +372,13 @@ def build_release(source: Path | str | None = None, dest: Path | str | None = No
             origin = source.parent.parent / name
             if origin.is_file() and not (source / name).exists():
                 shutil.copyfile(origin, staging / name)
+        theory_page = assignment.course_root / "assignments" / assignment.name / "theory.md"
+        if theory_page.is_file():  # the answer template, from the book's questions
+            import nbformat
+
+            from .written import TEMPLATE, template_notebook, theory_from_book
+
+            nbformat.write(template_notebook(theory_from_book(theory_page), assignment.title), staging / TEMPLATE)
         readme = staging / "README.md"
         if readme.is_file() and POINTS_MARKER in readme.read_text():
             readme.write_text(readme.read_text().replace(POINTS_MARKER, points_table()))
