@@ -195,7 +195,7 @@ STYLE = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 11pt; margin: 0; }
 section { break-before: page; }
 section:first-of-type { break-before: auto; }
-h1 { font-size: 16pt; } h2 { font-size: 13pt; border-bottom: 1px solid #999; padding-bottom: 4px; }
+h2 { font-size: 13pt; border-bottom: 1px solid #999; padding-bottom: 4px; }
 img { max-width: 100%; max-height: 22cm; display: block; margin: 8px 0; }
 .missing { color: #a00; font-style: italic; }
 .asked { color: #444; border-left: 3px solid #bbb; padding-left: 8px; margin-bottom: 12px; }
@@ -242,7 +242,7 @@ def render_html(folder: Path, items: list[Item], title: str) -> tuple[str, list[
         asked = f'<div class="asked">{asked}</div>\n' if asked else ""
         sections.append(f"<section><h2>{heading}</h2>\n{asked}{body}\n</section>")
     document = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-                f"<style>{STYLE}</style></head><body>\n<h1>{html.escape(title)}: written work</h1>\n"
+                f"<style>{STYLE}</style></head><body>\n"
                 + "\n".join(sections) + "\n</body></html>\n")
     return document, warnings
 

@@ -1,4 +1,5 @@
-"""Build ``hw4_submission.zip``, the file you upload to Gradescope (provided; do not edit).
+"""Build ``hw4_submission.zip`` and ``hw4_written.pdf``, what you upload to Gradescope
+(provided; do not edit).
 
 Run it from the hw4 folder when you are done (in Colab or a notebook cell prefix it
 with ``!``)::
@@ -9,8 +10,11 @@ It packs the four modules you edited and the two notebooks (executed, with their
 outputs: the graders read your plots and written answers there), refuses when a file
 is missing or a notebook was never run, warns about functions that still raise
 ``NotImplementedError``, then runs the public checks on exactly what it packed and
-prints a summary. Options: ``--force`` builds the zip despite problems, ``--no-checks``
-skips the public checks, ``--out PATH`` writes the zip elsewhere.
+prints a summary. It also builds the written-work PDF: your theory answers
+(``theory_answers.ipynb``), the notebooks' written answers and the figures the graders
+need, each on its own page, listing first what is still missing. Options: ``--force``
+builds the zip despite problems, ``--no-checks`` skips the public checks, ``--no-pdf``
+skips the PDF, ``--out PATH`` writes the zip elsewhere.
 """
 from __future__ import annotations
 
@@ -92,13 +96,29 @@ def build_zip(hw4: Path, out: Path) -> list[str]:
     return packed
 
 
-def run_public_checks(zip_path: Path, hw4: Path):
-    """Grade the zip with the public checks; returns the engine's report (or None)."""
+def _find_autograder(hw4: Path) -> None:
     for root in [hw4, *hw4.parents][:4]:
         if (root / "autograder" / "__init__.py").is_file():
             if str(root) not in sys.path:
                 sys.path.insert(0, str(root))
-            break
+            return
+
+
+def build_written(hw4: Path) -> dict | None:
+    """The written-work PDF (theory answers, written answers, figures); None if the
+    autograder package that builds it is not found."""
+    _find_autograder(hw4)
+    try:
+        from autograder.written import build_pdf
+    except ImportError as error:
+        print(f"(written-work PDF skipped: {error}; run `pip install -r requirements.txt`)")
+        return None
+    return build_pdf(hw4)
+
+
+def run_public_checks(zip_path: Path, hw4: Path):
+    """Grade the zip with the public checks; returns the engine's report (or None)."""
+    _find_autograder(hw4)
     try:
         from autograder.engine import grade_folder
     except ImportError as error:
@@ -112,8 +132,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=HW4 / ZIP_NAME, help="where to write the zip")
     parser.add_argument("--force", action="store_true", help="build the zip despite problems")
     parser.add_argument("--no-checks", action="store_true", help="skip the public checks")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the written-work PDF")
     args = parser.parse_args(argv)
 
+    written = None if args.no_pdf else build_written(HW4)
+    if written is not None:
+        for line in written["warnings"]:
+            print(f"WARNING (written work): {line}")
     errors, warnings = inspect(HW4)
     for line in warnings:
         print(f"WARNING: {line}")
@@ -144,7 +169,13 @@ def main(argv=None) -> int:
             score = (report.score, report.max_score)
 
     print("\nSummary:")
-    print(f"  zip: {out}")
+    print(f"  zip: {out}  (Gradescope: the code assignment)")
+    if written is not None:
+        if written["pdf"] is not None:
+            print(f"  written work: {written['pdf']}  (Gradescope: the written assignment; "
+                  f"{written['items']} pages, {len(written['warnings'])} warning(s))")
+        else:
+            print(f"  written work: NOT built: {written.get('error')}")
     print(f"  problems: {len(errors)} error(s), {len(warnings)} warning(s)")
     if score is not None:
         print(f"  public checks: {score[0]:g} / {score[1]:g} points "

@@ -152,6 +152,9 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         return args.func(args)
 
+    outline = sub.add_parser("outline", help="the written questions with points, in the order of the students' PDF")
+    outline.set_defaults(func=lambda args: importlib.import_module("autograder.written").main([]))
+
     answers = sub.add_parser("answers", help="regenerate the stored answers from the reference (source/<name>)")
     answers.add_argument("--only", help="regenerate only these check-id prefixes")
     answers.set_defaults(func=_answers)

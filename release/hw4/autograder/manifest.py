@@ -62,6 +62,9 @@ SCHEMA = {
                 "checks": {"type": "string", "pattern": _MODULE},
                 "hidden_checks": {"type": "string", "pattern": _MODULE},
             }}},
+        "figures": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["notebook", "cell", "title"],
+            "properties": {"notebook": {"type": "string"}, "cell": {"type": "string"}, "title": {"type": "string"}}}},
         "check_support": {"type": "array", "items": {"type": "string", "pattern": _MODULE}},
         "instructor_only": {"type": "array", "items": {"type": "string", "pattern": _RELPATH}},
         "tools": {"type": "object", "additionalProperties": {"type": "string", "pattern": _RELPATH + r"(?<=\.py)"},
@@ -105,6 +108,7 @@ class Assignment:
     preload: tuple[str, ...]
     randomizer: str                 # the provided seeded randomizer (``seed(s)``), relative to the folder
     check_support: tuple[str, ...] = ()     # modules the public check modules import (released with them)
+    figures: tuple[dict, ...] = ()          # notebook cells whose figures go into the written-work PDF
     instructor_only: tuple[str, ...] = ()   # paths in the source folder never released
     tools: tuple[tuple[str, str], ...] = ()  # (command, script relative to the source folder)
 
@@ -208,6 +212,7 @@ def load(path: Path | str, course_root: Path | str | None = None) -> Assignment:
         preload=tuple(data.get("runner", {}).get("preload", ())),
         randomizer=data.get("randomizer", "randomizer.py"),
         check_support=tuple(data.get("check_support", ())),
+        figures=tuple(dict(f) for f in data.get("figures", ())),
         instructor_only=tuple(data.get("instructor_only", ())),
         tools=tuple(sorted(data.get("tools", {}).items())),
     )
