@@ -303,3 +303,13 @@ def test_nbgrader_generates_and_autogrades_the_tiny_assignment(course, tmp_path)
                   for g in nb.grades}
     assert grades["check_scale"] == 2 and grades["check_unit"] == 0 and grades["check_unit_hidden"] == 0
     assert (course / "autograded" / "alice" / "tiny" / "vectors" / "ops.py").read_text() == WRONG_UNIT
+
+
+def test_an_assignment_named_in_the_environment_is_found_in_a_students_copy(course, tmp_path):
+    """A kernel that ran check() has AUTOGRADER_ASSIGNMENT=<name>; a copy of the release
+    elsewhere (its package inside the assignment folder) must still find its manifest."""
+    copy = tmp_path / "tiny"
+    shutil.copytree(course / "release" / "tiny", copy)
+    done = _run([sys.executable, "-c", "from autograder.manifest import current; print(current().path)"],
+                copy, AUTOGRADER_ASSIGNMENT="tiny", PYTHONPATH="")
+    assert done.stdout.strip() == str((copy / "assignment.toml").resolve())
