@@ -24,9 +24,9 @@ if "google.colab" in sys.modules:
             zipfile.ZipFile(_zip).extractall(_tmp)
             _got = next(p.parent for p in sorted(pathlib.Path(_tmp).rglob("assignment.toml")))
             shutil.copytree(_got, _work, dirs_exist_ok=True)
-    _missing = [m for m in ("torch", "torchvision", "numpy", "scipy", "matplotlib", "tqdm")
+    _missing = [m for m in ("torch", "torchvision", "numpy", "scipy", "matplotlib", "tqdm", "latex2mathml")
                 if importlib.util.find_spec(m) is None]
-    if _missing:  # Colab ships all of these today; install only what is absent
+    if _missing:  # Colab lacks only latex2mathml (the written-work PDF); install only what is absent
         print("installing:", *_missing)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *_missing], check=True)
     os.chdir(_work)
