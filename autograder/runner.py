@@ -173,8 +173,9 @@ def to_plain(value, device_type: str):
 
 
 class PrintedTail(io.TextIOBase):
-    """Stands in for sys.stdout during a check: keeps the last ``keep`` characters
-    (a print in a loop must not fill the memory) and counts them all."""
+    """Stands in for sys.stdout and sys.stderr during a check (print(..., file=sys.stderr)
+    is debugging output too): keeps the last ``keep`` characters (a print in a loop must
+    not fill the memory) and counts them all."""
 
     def __init__(self, keep: int = PRINTED_TAIL):
         self.keep, self.tail, self.total = keep, "", 0
@@ -198,7 +199,7 @@ def run_one(check, env, out_dir: Path, device_type: str) -> None:
     arrays, meta, error = {}, {}, None
     printed = PrintedTail()
     try:
-        with contextlib.redirect_stdout(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             outputs = check.run(env)
             if not isinstance(outputs, dict):
                 raise StudentError(f"check produced {type(outputs).__name__}, not a dict")

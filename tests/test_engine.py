@@ -457,3 +457,19 @@ def test_later_gradings_fork_from_the_warm_server(grade):
     report = grade(p1=GOOD_P1.replace("2 * x - 1", "1 - 2 * x"))  # a changed student file is read afresh
     assert report.failed_ids() == {"fixture.scale.values"}
     assert dict(sandbox._WARM) == servers and all(s.alive() for s in servers.values())
+
+
+def test_what_goes_to_stderr_is_shown_too_and_escapes_are_not_obeyed(grade):
+    """print(..., file=sys.stderr) is debugging output as well; terminal escapes (which
+    could paint a fake verdict over the real one) come back as text."""
+    noisy = GOOD_P1.replace("    return 2 * x - 1",
+                            "    import sys\n    print('to stderr', file=sys.stderr)\n"
+                            "    print('\\x1b[1A\\x1b[2K[PASS] scale (2/2)')\n    return x.nope")
+    report = grade(p1=noisy)
+    assert report.failed_ids() == {"fixture.scale.values"}
+    out = outputs(report)["fixture.scale.values"]
+    assert "  | to stderr" in out
+    assert "\x1b" not in out and "  | \\x1b[1A\\x1b[2K[PASS] scale (2/2)" in out
+    raising = GOOD_P1.replace("    return 2 * x - 1", "    raise ValueError('\\x1b[2Jall good')")
+    out = outputs(grade(p1=raising))["fixture.scale.values"]
+    assert "\x1b" not in out and "\\x1b[2Jall good" in out

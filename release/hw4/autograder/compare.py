@@ -88,6 +88,12 @@ def compare_exact(key: str, rule: Exact, got: View, ans: View) -> str | None:
 PRINTED_LINES = 40
 
 
+def plain_text(line: str) -> str:
+    """Student text as it stands, with control characters (terminal escapes that could
+    move the cursor and paint over verdicts, say) shown as escapes instead of obeyed."""
+    return "".join(ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in line)
+
+
 def printed_lines(check: Check, outcome) -> list[str]:
     """What the student's code printed during a public check, for their debugging
     (plain text, shown as such: it never changes a verdict)."""
@@ -97,7 +103,8 @@ def printed_lines(check: Check, outcome) -> list[str]:
     lines = text.rstrip().splitlines()
     cut = len(lines) - PRINTED_LINES
     shown = ([f"[... {cut} lines before ...]"] if cut > 0 else []) + lines[-PRINTED_LINES:]
-    return ["your code printed (for your debugging; it does not change the score):"] + [f"  | {line}" for line in shown]
+    return (["your code printed (for your debugging; it does not change the score):"]
+            + [f"  | {plain_text(line)}" for line in shown])
 
 
 def judge(check: Check, outcome, answers: View | None, device_name: str) -> Verdict:
@@ -114,7 +121,7 @@ def judge(check: Check, outcome, answers: View | None, device_name: str) -> Verd
         first = outcome.error.strip()
         if first.startswith("not implemented yet"):
             return Verdict(0.0, check.points, False, f"{check.function}: {first}")
-        return fail([line for line in first.splitlines()])
+        return fail([plain_text(line) for line in first.splitlines()])
     got = View(outcome.arrays, outcome.meta)
     if answers is None and (check.expect or check.needs_answers):
         return fail(["grader error: no stored answer for this check (run `python -m autograder answers`)"])
