@@ -38,30 +38,11 @@ class Points(float):
         return f"<span>{mark} {self:g} / {self.max_score:g} points</span>"
 
 
-def _paragraphs(body: str) -> list[str]:
-    """A check's message split where a line starts at the message's own indentation
-    (the input, each problem, each hint, the printed output), continuations kept."""
-    lines = body.strip("\n").splitlines()
-    indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
-    paragraphs: list[list[str]] = []
-    for line in lines:
-        if not paragraphs or len(line) - len(line.lstrip()) <= indent:
-            paragraphs.append([])
-        paragraphs[-1].append(line[indent:])
-    return ["\n".join(p) for p in paragraphs]
-
-
-def _kind(paragraph: str) -> str:
-    if paragraph.startswith("hint:"):
-        return "hint"
-    if paragraph.startswith("your code printed"):
-        return "printed output"
-    return "message"
-
-
 def _print_report(report, label: str) -> None:
     """One line per check, then what went wrong and what the code printed; a reason
     that several checks share (one crash, one hint, one print) is said once."""
+    from .results import say_once
+
     said: set[str] = set()
     for test in report.tests:
         mark = "PASS" if test["status"] == "passed" else "FAIL"
@@ -70,17 +51,7 @@ def _print_report(report, label: str) -> None:
         failed = test["status"] != "passed"
         if not (failed or "your code printed" in body):
             continue
-        fresh, repeated = [], []
-        for paragraph in _paragraphs(body):
-            if paragraph not in said:
-                fresh.append(paragraph)
-            elif not paragraph.startswith("input:"):
-                repeated.append(_kind(paragraph))
-            said.add(paragraph)
-        if fresh == [p for p in fresh if p.startswith("input:")]:
-            fresh = []  # nothing new to say beside the input: the repeats say it all
-        if failed and repeated:
-            fresh.append(f"(same {' and '.join(dict.fromkeys(repeated))} as above)")
+        fresh = say_once(body, said, failed)
         if fresh:
             print("       " + "\n".join(fresh).replace("\n", "\n       "))
     verdict = "all checks pass" if report.score == report.max_score else "some checks fail"
