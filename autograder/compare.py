@@ -94,13 +94,20 @@ def plain_text(line: str) -> str:
     return "".join(ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in line)
 
 
+def _after_returns(line: str) -> str:
+    """What a terminal leaves of a line that a progress bar (tqdm, say) kept rewriting
+    with carriage returns: its last state."""
+    states = [state for state in line.split("\r") if state]
+    return states[-1] if states else ""
+
+
 def printed_lines(check: Check, outcome) -> list[str]:
     """What the student's code printed during a public check, for their debugging
     (plain text, shown as such: it never changes a verdict)."""
     text = getattr(outcome, "printed", "") or ""
     if check.hidden or not text.strip():
         return []
-    lines = text.rstrip().splitlines()
+    lines = [_after_returns(line) for line in text.rstrip().replace("\r\n", "\n").split("\n")]
     cut = len(lines) - PRINTED_LINES
     shown = ([f"[... {cut} lines before ...]"] if cut > 0 else []) + lines[-PRINTED_LINES:]
     return (["your code printed (for your debugging; it does not change the score):"]

@@ -464,11 +464,13 @@ def test_what_goes_to_stderr_is_shown_too_and_escapes_are_not_obeyed(grade):
     could paint a fake verdict over the real one) come back as text."""
     noisy = GOOD_P1.replace("    return 2 * x - 1",
                             "    import sys\n    print('to stderr', file=sys.stderr)\n"
-                            "    print('\\x1b[1A\\x1b[2K[PASS] scale (2/2)')\n    return x.nope")
+                            "    print('\\x1b[1A\\x1b[2K[PASS] scale (2/2)')\n"
+                            "    print('epoch 1:  10%\\repoch 1: 100%', file=sys.stderr)\n    return x.nope")
     report = grade(p1=noisy)
     assert report.failed_ids() == {"fixture.scale.values"}
     out = outputs(report)["fixture.scale.values"]
     assert "  | to stderr" in out
+    assert "  | epoch 1: 100%" in out and "10%" not in out  # a progress bar: its last state
     assert "\x1b" not in out and "  | \\x1b[1A\\x1b[2K[PASS] scale (2/2)" in out
     raising = GOOD_P1.replace("    return 2 * x - 1", "    raise ValueError('\\x1b[2Jall good')")
     out = outputs(grade(p1=raising))["fixture.scale.values"]
