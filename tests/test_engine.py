@@ -475,3 +475,16 @@ def test_what_goes_to_stderr_is_shown_too_and_escapes_are_not_obeyed(grade):
     raising = GOOD_P1.replace("    return 2 * x - 1", "    raise ValueError('\\x1b[2Jall good')")
     out = outputs(grade(p1=raising))["fixture.scale.values"]
     assert "\x1b" not in out and "\\x1b[2Jall good" in out
+
+
+def test_warnings_raised_in_student_code_are_shown_and_only_those(grade):
+    """PyTorch's warning about mismatched shapes explains many wrong losses; warnings
+    raised by the checks' own code are not the student's and stay out."""
+    warns = GOOD_P1.replace("    return 2 * x - 1",
+                            "    import torch\n    torch.nn.functional.mse_loss(x, x.sum(0))\n    return 2 * x - 1")
+    report = grade(p1=warns)
+    assert report.score == FULL, report.details()
+    out = outputs(report)
+    assert "part1_gans/gan_pytorch.py:" in out["fixture.scale.values"]
+    assert "UserWarning: Using a target size (torch.Size([4]))" in out["fixture.scale.values"]
+    assert all("your code printed" not in text for cid, text in out.items() if cid != "fixture.scale.values")

@@ -31,6 +31,7 @@ import signal
 import socket
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 # Imported now: after privileges are dropped the package folder may be unreadable.
@@ -195,11 +196,32 @@ class PrintedTail(io.TextIOBase):
         return self.tail
 
 
+def students_warnings(hw4: Path, out) -> callable:
+    """A ``warnings.showwarning`` that writes to ``out`` the warnings attributed to a
+    line of the student's files (the checks' own lines are not the student's to fix)."""
+    import linecache
+
+    root = Path(hw4).resolve()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        try:
+            rel = Path(filename).resolve().relative_to(root)
+        except (ValueError, OSError):
+            return
+        out.write(warnings.formatwarning(message, category, str(rel), lineno,
+                                         linecache.getline(filename, lineno)))
+    return show
+
+
 def run_one(check, env, out_dir: Path, device_type: str) -> None:
     arrays, meta, error = {}, {}, None
     printed = PrintedTail()
     try:
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), warnings.catch_warnings():
+            # The server ignores warnings (its preloading is noisy); a check shows those
+            # raised in the student's files, such as PyTorch's about mismatched shapes.
+            warnings.simplefilter("default")
+            warnings.showwarning = students_warnings(env.hw4, printed)
             outputs = check.run(env)
             if not isinstance(outputs, dict):
                 raise StudentError(f"check produced {type(outputs).__name__}, not a dict")
