@@ -88,16 +88,30 @@ def compare_exact(key: str, rule: Exact, got: View, ans: View) -> str | None:
 PRINTED_LINES = 40
 
 
+def plain_text(line: str) -> str:
+    """Student text as it stands, with control characters (terminal escapes that could
+    move the cursor and paint over verdicts, say) shown as escapes instead of obeyed."""
+    return "".join(ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in line)
+
+
+def _after_returns(line: str) -> str:
+    """What a terminal leaves of a line that a progress bar (tqdm, say) kept rewriting
+    with carriage returns: its last state."""
+    states = [state for state in line.split("\r") if state]
+    return states[-1] if states else ""
+
+
 def printed_lines(check: Check, outcome) -> list[str]:
     """What the student's code printed during a public check, for their debugging
     (plain text, shown as such: it never changes a verdict)."""
     text = getattr(outcome, "printed", "") or ""
     if check.hidden or not text.strip():
         return []
-    lines = text.rstrip().splitlines()
+    lines = [_after_returns(line) for line in text.rstrip().replace("\r\n", "\n").split("\n")]
     cut = len(lines) - PRINTED_LINES
     shown = ([f"[... {cut} lines before ...]"] if cut > 0 else []) + lines[-PRINTED_LINES:]
-    return ["your code printed (for your debugging; it does not change the score):"] + [f"  | {line}" for line in shown]
+    return (["your code printed (for your debugging; it does not change the score):"]
+            + [f"  | {plain_text(line)}" for line in shown])
 
 
 def judge(check: Check, outcome, answers: View | None, device_name: str) -> Verdict:
@@ -114,7 +128,7 @@ def judge(check: Check, outcome, answers: View | None, device_name: str) -> Verd
         first = outcome.error.strip()
         if first.startswith("not implemented yet"):
             return Verdict(0.0, check.points, False, f"{check.function}: {first}")
-        return fail([line for line in first.splitlines()])
+        return fail([plain_text(line) for line in first.splitlines()])
     got = View(outcome.arrays, outcome.meta)
     if answers is None and (check.expect or check.needs_answers):
         return fail(["grader error: no stored answer for this check (run `python -m autograder answers`)"])

@@ -39,12 +39,21 @@ class Points(float):
 
 
 def _print_report(report, label: str) -> None:
+    """One line per check, then what went wrong and what the code printed; a reason
+    that several checks share (one crash, one hint, one print) is said once."""
+    from .results import say_once
+
+    said: set[str] = set()
     for test in report.tests:
         mark = "PASS" if test["status"] == "passed" else "FAIL"
         print(f"[{mark}] {test['name']}  ({test['score']:g}/{test['max_score']:g})")
         body = test["output"].split("\n", 1)[1] if "\n" in test["output"] else test["output"]
-        if test["status"] != "passed" or "your code printed" in body:
-            print("       " + body.strip().replace("\n", "\n       "))
+        failed = test["status"] != "passed"
+        if not (failed or "your code printed" in body):
+            continue
+        fresh = say_once(body, said, failed)
+        if fresh:
+            print("       " + "\n".join(fresh).replace("\n", "\n       "))
     verdict = "all checks pass" if report.score == report.max_score else "some checks fail"
     print(f"{label}: {verdict}, {report.score:g}/{report.max_score:g} points")
 

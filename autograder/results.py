@@ -111,11 +111,53 @@ class Report:
                 blocks.append(f"{function} ({count}, {lost:g} points lost), all for one reason:\n    {reason}")
                 continue
             lines = [f"{function} ({count}, {lost:g} points lost)"]
+            said: set[str] = set()
             for t in failed:
-                body = t["output"].rstrip().replace("\n", "\n    ")
-                lines.append(f"  - {body}")
+                title, _, body = t["output"].rstrip().partition("\n")
+                shown = "".join("\n      " + p.replace("\n", "\n      ") for p in say_once(body, said))
+                lines.append(f"  - {title}{shown}")
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
+
+
+def _paragraphs(body: str) -> list[str]:
+    """A check's message split where a line starts at the message's own indentation
+    (the input, each problem, each hint, the printed output), continuations kept."""
+    lines = body.strip("\n").splitlines()
+    indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+    paragraphs: list[list[str]] = []
+    for line in lines:
+        if not paragraphs or len(line) - len(line.lstrip()) <= indent:
+            paragraphs.append([])
+        paragraphs[-1].append(line[indent:])
+    return ["\n".join(p) for p in paragraphs]
+
+
+def _kind(paragraph: str) -> str:
+    if paragraph.startswith("hint:"):
+        return "hint"
+    if paragraph.startswith("your code printed"):
+        return "printed output"
+    return "message"
+
+
+def say_once(body: str, said: set[str], failed: bool = True) -> list[str]:
+    """The paragraphs of a check's message (without its title) that were not said yet
+    for an earlier check (``said``, updated), and, for a failed check, one line naming
+    what it repeats: several checks failing for one reason, or running one function
+    that printed, then read as one explanation instead of copies."""
+    fresh, repeated = [], []
+    for paragraph in _paragraphs(body):
+        if paragraph not in said:
+            fresh.append(paragraph)
+        elif not paragraph.startswith("input:"):
+            repeated.append(_kind(paragraph))
+        said.add(paragraph)
+    if not failed:  # a passing check shows only what its code printed, if that is new
+        return fresh if any(_kind(p) == "printed output" for p in fresh) else []
+    if repeated:
+        fresh.append(f"(same {' and '.join(dict.fromkeys(repeated))} as above)")
+    return fresh
 
 
 def _reason(output: str) -> str:

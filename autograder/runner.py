@@ -31,6 +31,7 @@ import signal
 import socket
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 # Imported now: after privileges are dropped the package folder may be unreadable.
@@ -173,8 +174,9 @@ def to_plain(value, device_type: str):
 
 
 class PrintedTail(io.TextIOBase):
-    """Stands in for sys.stdout during a check: keeps the last ``keep`` characters
-    (a print in a loop must not fill the memory) and counts them all."""
+    """Stands in for sys.stdout and sys.stderr during a check (print(..., file=sys.stderr)
+    is debugging output too): keeps the last ``keep`` characters (a print in a loop must
+    not fill the memory) and counts them all."""
 
     def __init__(self, keep: int = PRINTED_TAIL):
         self.keep, self.tail, self.total = keep, "", 0
@@ -194,11 +196,32 @@ class PrintedTail(io.TextIOBase):
         return self.tail
 
 
+def students_warnings(hw4: Path, out) -> callable:
+    """A ``warnings.showwarning`` that writes to ``out`` the warnings attributed to a
+    line of the student's files (the checks' own lines are not the student's to fix)."""
+    import linecache
+
+    root = Path(hw4).resolve()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        try:
+            rel = Path(filename).resolve().relative_to(root)
+        except (ValueError, OSError):
+            return
+        out.write(warnings.formatwarning(message, category, str(rel), lineno,
+                                         linecache.getline(filename, lineno)))
+    return show
+
+
 def run_one(check, env, out_dir: Path, device_type: str) -> None:
     arrays, meta, error = {}, {}, None
     printed = PrintedTail()
     try:
-        with contextlib.redirect_stdout(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), warnings.catch_warnings():
+            # The server ignores warnings (its preloading is noisy); a check shows those
+            # raised in the student's files, such as PyTorch's about mismatched shapes.
+            warnings.simplefilter("default")
+            warnings.showwarning = students_warnings(env.hw4, printed)
             outputs = check.run(env)
             if not isinstance(outputs, dict):
                 raise StudentError(f"check produced {type(outputs).__name__}, not a dict")

@@ -457,3 +457,34 @@ def test_later_gradings_fork_from_the_warm_server(grade):
     report = grade(p1=GOOD_P1.replace("2 * x - 1", "1 - 2 * x"))  # a changed student file is read afresh
     assert report.failed_ids() == {"fixture.scale.values"}
     assert dict(sandbox._WARM) == servers and all(s.alive() for s in servers.values())
+
+
+def test_what_goes_to_stderr_is_shown_too_and_escapes_are_not_obeyed(grade):
+    """print(..., file=sys.stderr) is debugging output as well; terminal escapes (which
+    could paint a fake verdict over the real one) come back as text."""
+    noisy = GOOD_P1.replace("    return 2 * x - 1",
+                            "    import sys\n    print('to stderr', file=sys.stderr)\n"
+                            "    print('\\x1b[1A\\x1b[2K[PASS] scale (2/2)')\n"
+                            "    print('epoch 1:  10%\\repoch 1: 100%', file=sys.stderr)\n    return x.nope")
+    report = grade(p1=noisy)
+    assert report.failed_ids() == {"fixture.scale.values"}
+    out = outputs(report)["fixture.scale.values"]
+    assert "  | to stderr" in out
+    assert "  | epoch 1: 100%" in out and "10%" not in out  # a progress bar: its last state
+    assert "\x1b" not in out and "  | \\x1b[1A\\x1b[2K[PASS] scale (2/2)" in out
+    raising = GOOD_P1.replace("    return 2 * x - 1", "    raise ValueError('\\x1b[2Jall good')")
+    out = outputs(grade(p1=raising))["fixture.scale.values"]
+    assert "\x1b" not in out and "\\x1b[2Jall good" in out
+
+
+def test_warnings_raised_in_student_code_are_shown_and_only_those(grade):
+    """PyTorch's warning about mismatched shapes explains many wrong losses; warnings
+    raised by the checks' own code are not the student's and stay out."""
+    warns = GOOD_P1.replace("    return 2 * x - 1",
+                            "    import torch\n    torch.nn.functional.mse_loss(x, x.sum(0))\n    return 2 * x - 1")
+    report = grade(p1=warns)
+    assert report.score == FULL, report.details()
+    out = outputs(report)
+    assert "part1_gans/gan_pytorch.py:" in out["fixture.scale.values"]
+    assert "UserWarning: Using a target size (torch.Size([4]))" in out["fixture.scale.values"]
+    assert all("your code printed" not in text for cid, text in out.items() if cid != "fixture.scale.values")

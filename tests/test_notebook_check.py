@@ -64,3 +64,42 @@ def test_students_command_line_offers_check_and_grade_only(tmp_path):
     checked = subprocess.run([sys.executable, "-m", "autograder", "check", "sample_noise"], cwd=copy, env=env,
                              capture_output=True, text=True)
     assert checked.returncode == 0 and "sample_noise: not implemented yet" in checked.stdout
+
+
+def _mutant_folder(tmp_path, name: str):
+    """A student's folder: the reference with one catalogue mistake, and the manifest."""
+    import shutil
+
+    from tests.catalogue_part1 import MUTANTS
+    from tests.mutants import build_submission
+
+    mistake = next(m for m in MUTANTS if m.name == name)
+    folder = build_submission(tmp_path / "hw4", mistake.edits)
+    shutil.copy(current().source_dir / "assignment.toml", folder)
+    return folder
+
+
+def test_a_reason_shared_by_several_checks_is_said_once(tmp_path, monkeypatch, capsys):
+    """A missing detach breaks every train_gan check: one explanation (pointing to the
+    detach, not to retain_graph), not one per check."""
+    from autograder.checks.probes import FREED_GRAPH
+
+    from autograder.manifest import ENV_VAR
+
+    monkeypatch.chdir(_mutant_folder(tmp_path, "train_no_detach_crash"))
+    monkeypatch.setenv(ENV_VAR, current().name)  # check() names the assignment there; undone after the test
+    assert check("train_gan") == 0
+    out = capsys.readouterr().out
+    failed = [line for line in out.splitlines() if line.startswith("[FAIL] train_gan")]
+    assert len(failed) == len(select_checks(include_hidden=False, function="train_gan")) > 1
+    assert out.count(FREED_GRAPH) == 1 and out.count("(same message as above)") == len(failed) - 1
+    assert "Specify retain_graph" not in out
+
+
+def test_printed_output_shared_by_passing_checks_is_shown_once(in_reference, capsys):
+    """The reference train_gan prints its losses; each of its checks ran it, and the
+    student sees that output once."""
+    check("train_gan")
+    out = capsys.readouterr().out
+    assert out.count("your code printed") == 1 and out.count("| Iter: 0,") == 1
+    assert "as above" not in out

@@ -1,5 +1,5 @@
 """Helpers shared by check modules: comparisons for hints (parent) and patching for
-``run`` functions (child). Nothing here imports torch."""
+``run`` functions (child). Nothing here imports torch at module level."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,3 +36,30 @@ class patched:
         for name, value in self.saved.items():
             setattr(self.module, name, value)
         return False
+
+
+def draws_elsewhere(env, seed: int, call) -> bool:
+    """Whether ``call()`` (a student function returning a tensor) takes random numbers
+    from somewhere other than the randomizer (torch.randn, torch.randn_like, numpy, ...).
+
+    Runs it twice, each time right after ``randomizer.seed(seed)`` but with torch's
+    generator seeded differently: the randomizer's numbers are the same both times, so
+    only other sources can make the two results differ. Both generators are left as
+    they were. Child only; for hints (a function that fails here says False).
+    """
+    import torch
+
+    devices = [torch.device(env.device).index or 0] if torch.device(env.device).type == "cuda" else []
+    saved = env.randomizer.get_state()
+    results = []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            for torch_seed in (1, 2):
+                env.randomizer.seed(seed)
+                torch.manual_seed(torch_seed)
+                results.append(torch.as_tensor(call()).detach().to("cpu", torch.float64))
+        return results[0].shape == results[1].shape and not torch.allclose(results[0], results[1], 1e-5, 1e-6)
+    except Exception:
+        return False
+    finally:
+        env.randomizer.set_state(saved)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .api import Close, Exact, Hint, check
-from .helpers import close
+from .helpers import close, draws_elsewhere
 from .probes import MODEL, diffusion_model, recording_net, standin_schedule
 
 SCHED = "part2_diffusion/noise_scheduler.py"
@@ -191,8 +191,14 @@ def run_denoise(t, threshold, shape=(4, 3, 4, 4), num_steps=100, seed=5, scale=3
         out = scheduler.denoise_step(eps, t, x_t, threshold=threshold)
         env.seed(seed + 1000)
         z = env.randomizer.randn(shape)
-        return {"x_prev": out, "z": z}
+        elsewhere = draws_elsewhere(env, seed + 1000,
+                                    lambda: scheduler.denoise_step(eps.clone(), t, x_t.clone(), threshold=threshold))
+        return {"x_prev": out, "z": z, "draws_elsewhere": elsewhere}
     return run
+
+
+def _draws_elsewhere(got) -> bool:
+    return "draws_elsewhere" in got and bool(np.asarray(got["draws_elsewhere"]).reshape(-1)[0])
 
 
 def _sigma_fit(got, ans):
@@ -204,6 +210,10 @@ def _sigma_fit(got, ans):
 
 
 DENOISE_HINTS = [
+    Hint("the result changes when only torch's generator is seeded differently: z must be "
+         "randomizer.randn(x_t.shape, device=x_t.device) (torch.randn and torch.randn_like draw from torch's "
+         "own generator; take every random number from the randomizer).",
+         lambda got, ans: _draws_elsewhere(got)),
     Hint("the difference is a multiple of the noise z: check sigma_t = sqrt(beta_t) (not beta-tilde, "
          "not beta_t itself) and that z = randomizer.randn(x_t.shape) is added exactly when t > 0.",
          lambda got, ans: abs(_sigma_fit(got, ans)[0]) > 1e-4 and _sigma_fit(got, ans)[1] < 1e-4),
@@ -221,7 +231,7 @@ def denoise_check(t, threshold, points, hidden=False, shape=(4, 3, 4, 4), num_st
         hints.append(Hint("with thresholding, clamp the predicted x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / "
                           "sqrt(alpha_bar_t) to [-1, 1] (not x_t, not x_{t-1}, not [0, 1]), then use the "
                           "posterior mean (eq. 7) with alpha_bar_{-1} = 1.",
-                          lambda got, ans: _sigma_fit(got, ans)[1] >= 1e-4))
+                          lambda got, ans: _sigma_fit(got, ans)[1] >= 1e-4 and not _draws_elsewhere(got)))
     return check(
         id=f"part2.denoise_step.{tag}",
         title=f"NoiseScheduler.denoise_step at t = {t} {kind}",
@@ -335,12 +345,19 @@ def run_generate(guidance, threshold, input_shape=(3, 4, 4), batch=4, num_steps=
         cond = (torch.arange(batch, device=env.device) % 3 + 1).long()
         env.seed(seed)
         sample = model.generate_sample(cond, guidance_weight=guidance, threshold=threshold)
-        return {"sample": sample, "steps": list(probe.steps) or [-1], "thresholds": list(probe.thresholds) or [-1],
-                "sampling_net_calls": len(sampling.calls), "train_net_calls": len(train_net.calls)}
+        out = {"sample": sample, "steps": list(probe.steps) or [-1], "thresholds": list(probe.thresholds) or [-1],
+               "sampling_net_calls": len(sampling.calls), "train_net_calls": len(train_net.calls)}
+        out["draws_elsewhere"] = draws_elsewhere(
+            env, seed, lambda: model.generate_sample(cond.clone(), guidance_weight=guidance, threshold=threshold))
+        return out
     return run
 
 
 GENERATE_HINTS = [
+    Hint("the samples change when only torch's generator is seeded differently: start from "
+         "x = randomizer.randn((B, *input_shape), device=...) (torch.randn and torch.randn_like draw from "
+         "torch's own generator; take every random number from the randomizer).",
+         lambda got, ans: _draws_elsewhere(got)),
     Hint("sample with self.sampling_net (the EMA copy after training), not self.noise_pred_net.",
          lambda got, ans: int(got["sampling_net_calls"]) == 0 and int(got["train_net_calls"]) > 0),
     Hint("denoise_step must be called once per timestep, from t = T-1 down to 0 (the check records "
@@ -352,7 +369,8 @@ GENERATE_HINTS = [
     Hint("the guided prediction is (1 + w) * eps(x, t, cond) - w * eps(x, t, null) (CFG eq. 6) with "
          "null = torch.zeros_like(cond); start from x = randomizer.randn((B, *input_shape)).",
          lambda got, ans: np.array_equal(got["steps"], ans["steps"])
-         and np.array_equal(got["thresholds"], ans["thresholds"]) and int(got["sampling_net_calls"]) > 0),
+         and np.array_equal(got["thresholds"], ans["thresholds"]) and int(got["sampling_net_calls"]) > 0
+         and not _draws_elsewhere(got)),
 ]
 
 

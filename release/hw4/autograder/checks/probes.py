@@ -138,7 +138,7 @@ def train_gan_probe(env, batch=4, n_batches=3, epochs=2, show_every=2, noise=8, 
         def step(self, closure=None):
             want = expected.get(self.name)
             if want is None:
-                verdict = "no_loss"
+                verdict = "the step came before any of its loss had been computed"
             else:
                 worst = 0.0
                 for p, g in zip(self.own, want):
