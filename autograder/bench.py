@@ -115,11 +115,13 @@ def main(argv=None) -> int:
 
     print("\nWhole class")
     bench_grade_all.main([])
-    tool = _tools().get("bench-diffusion")
-    if tool is None:
-        return 0
-    print("\nDiffusion model")
-    return run_tool(tool, [])
+    status = 0
+    for name, title in (("bench-diffusion", "Diffusion model"), ("bench-policy", "Diffusion policy")):
+        tool = _tools().get(name)
+        if tool is not None:
+            print(f"\n{title}")
+            status = run_tool(tool, []) or status
+    return status
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """``python -m autograder book [--instructor]``: build the course book.
 
-The book's pages live in ``assignments/``; the two part pages are the student release
-notebooks (``release/hw4/part1_gans.ipynb``, ``release/hw4/part2_diffusion.ipynb``),
-shown and never executed. Neither is copied into ``assignments/`` by hand: each build
+The book's pages live in ``assignments/``; the part pages are the student release
+notebooks the manifest names (``release/hw4/part1_gans.ipynb``, ...), shown and never
+executed. Neither is copied into ``assignments/`` by hand: each build
 stages the pages, the release notebooks and the generated points tables in
 ``assignments/_build/stage-<edition>/`` and runs Jupyter Book 1 (Sphinx) on that
 folder with warnings treated as errors.

@@ -32,7 +32,8 @@ REPO = book.REPO
 RELEASE = book.RELEASE
 SCREENSHOTS = REPO / "build" / "book" / "screenshots"
 PART_PAGES = {docname: name for docname, name in book.NOTEBOOKS.items()}
-TOC_PAGES = ["intro", "hw4/overview", "hw4/theory", "hw4/part1_gans", "hw4/part2_diffusion", "hw4/grading"]
+TOC_PAGES = ["intro", "hw4/overview", "hw4/theory", "hw4/part1_gans", "hw4/part2_diffusion", "hw4/part2_policy",
+             "hw4/grading"]
 # Sentences only the instructor solutions contain (besides the marker itself).
 SOLUTION_PHRASES = ("Rubric:", "a positive multiple of the squared error",
                     "is a Nash equilibrium. (This holds")
@@ -217,9 +218,10 @@ def test_points_tables_follow_the_checks_and_the_theory_page(student_site):
     theory_total = sum(q["points"] for q in questions)
     text = " ".join(_parse((student_site / "hw4" / "overview.html").read_text()).text)
     checks = book.check_points()
+    notebook_of = {part: notebook for notebook, part in book.PART_OF_NOTEBOOK.items()}
     for part, title in book.PART_TITLES.items():
         got = checks.get(part, {"public": 0.0, "hidden": 0.0})
-        manual = book.notebook_manual_points(RELEASE / f"{dict(part1='part1_gans', part2='part2_diffusion')[part]}.ipynb")
+        manual = book.notebook_manual_points(RELEASE / notebook_of[part])
         assert re.search(rf"{re.escape(title)}\s+{got['public']:g}\s+{got['hidden']:g}\s+{manual:g}\s+"
                          rf"{got['public'] + got['hidden'] + manual:g}", text), (title, text[-800:])
     assert re.search(rf"Theory \(written, {len(questions)} questions\)\s+{theory_total}\s+{theory_total}", text)

@@ -1,15 +1,16 @@
-"""Mutation catalogues of both parts: each realistic mistake fails exactly its
+"""Mutation catalogues of every part: each realistic mistake fails exactly its
 checks, each valid formulation gets full marks (graded through the real engine)."""
 from __future__ import annotations
 
 import pytest
 
 from autograder.engine import grade_folder, select_checks
-from tests import catalogue_part1, catalogue_part2
+from tests import catalogue_part1, catalogue_part2, catalogue_part2_policy
 from tests.mutants import build_submission
 
 # part -> (catalogue, at least this many mistakes, at least this many valid variants)
-CATALOGUES = {"part1": (catalogue_part1, 15, 5), "part2": (catalogue_part2, 25, 8)}
+CATALOGUES = {"part1": (catalogue_part1, 15, 5), "part2": (catalogue_part2, 25, 8),
+              "part2_4": (catalogue_part2_policy, 12, 4)}
 MUTANT_CASES = [(part, m) for part, (cat, _, _) in CATALOGUES.items() for m in cat.MUTANTS]
 VARIANT_CASES = [(part, v) for part, (cat, _, _) in CATALOGUES.items() for v in cat.VARIANTS]
 

@@ -240,9 +240,9 @@ def test_committed_release_is_in_sync_with_source(tmp_path):
 
 def test_release_contains_the_provided_and_student_files():
     _needs_release()
-    for rel in STUDENT_MODULES + ("randomizer.py", "part2_diffusion/unet.py", "collect_submission.py",
-                                  "part1_gans.ipynb", "part2_diffusion.ipynb",
-                                  "autograder/notebook.py", "autograder/answers/public.npz"):
+    for rel in STUDENT_MODULES + current().notebooks + (
+            "randomizer.py", "part2_diffusion/unet.py", "part2_diffusion/push_task.py", "collect_submission.py",
+            "autograder/notebook.py", "autograder/answers/public.npz"):
         assert (RELEASE / rel).is_file(), rel
     assert not list(RELEASE.rglob("*_hidden.py")) and not list(RELEASE.rglob("hidden.npz"))
 
@@ -347,7 +347,7 @@ def test_no_notebook_under_source_or_release_has_outputs():
 
 def test_release_written_answers_are_blank_and_check_cells_locked():
     _needs_release()
-    for name in ("part1_gans.ipynb", "part2_diffusion.ipynb"):
+    for name in current().notebooks:
         nb = nbformat.read(RELEASE / name, as_version=4)
         graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
         assert graded, name
