@@ -4,7 +4,7 @@ marks). Every edit is a text replacement in source/hw4/part2_diffusion/diffusion
 """
 from __future__ import annotations
 
-from tests.mutants import Mutant, Variant, mutant, variant
+from tests.mutants import Edit, Mutant, Variant, mutant, variant
 
 DP = "part2_diffusion/diffusion_policy.py"
 
@@ -59,7 +59,14 @@ MUTANTS: list[Mutant] = [
     # --- rollout
     mutant("rollout_executes_from_second_action", DP, STEP_LINE,
            "position = position + chunk[:, step % execute_steps + 1]", ROLLOUT_RUNS,
-           why="skips the first action of every chunk (the one planned for the current state)"),
+           why="skips the first action of every chunk (the one planned for the current state)",
+           says=("execute the first execute_steps actions of each chunk in order",), never=("plan each chunk",)),
+    mutant("rollout_moves_the_start", DP, "position = scenes.start.clone()\n    visited = [position]",
+           "position = scenes.start\n    visited = [position.clone()]", ROLLOUT_RUNS,
+           more=(Edit(DP, "position = position + chunk[:, step % execute_steps]\n        visited.append(position)",
+                      "position += chunk[:, step % execute_steps]\n        visited.append(position.clone())"),),
+           why="`position += action` on scenes.start itself: the positions are right but the scenes' start moves",
+           says=("scenes.start was changed",)),
     mutant("rollout_stale_observation", DP, "chunk = policy(push_task.observe(position, scenes))",
            "chunk = policy(push_task.observe(scenes.start, scenes))",
            ROLLOUT_RUNS,
@@ -85,11 +92,17 @@ MUTANTS: list[Mutant] = [
            "hit = (trajectories - obstacle[:, None]).norm(dim=-1) < radius",
            "hit = (trajectories - obstacle[:, None]).norm(dim=-1) <= radius", {P + "outcome.cases"},
            why="touching the rim counted as a collision", says=("strictly below the radius",),
-           never=("an episode ends at its first event",)),
+           never=("an episode ends at its first event", "not only the last")),
     mutant("outcome_squared_distance", DP,
            "hit = (trajectories - obstacle[:, None]).norm(dim=-1) < radius",
            "hit = ((trajectories - obstacle[:, None]) ** 2).sum(dim=-1) < radius", OUTCOME,
-           why="squared distance compared with the radius"),
+           why="squared distance compared with the radius", says=("not the squared distance",),
+           never=("not only the last",)),
+    mutant("outcome_tie_is_success", DP, SUCCESS_LINE + "\n    " + COLLIDED_LINE,
+           "success = (first_reach < never) & (first_reach <= first_hit)\n"
+           "    collided = (first_hit < never) & (first_hit < first_reach)",
+           {P + "outcome.cases"}, why="reaching the goal inside the obstacle counted as a success",
+           says=("the obstacle wins a tie",), never=("an episode ends at its first event",)),
     mutant("outcome_collision_any_time", DP, COLLIDED_LINE, "collided = first_hit < never", {P + "outcome.cases"},
            why="a collision after arriving still counted", says=("an episode ends at its first event",),
            never=("strictly below the radius",)),

@@ -24,12 +24,17 @@ def hw4():
             ("randomizer", "part1_gans.gan_pytorch", "part2_diffusion.image_gen")}
 
 
+# How each notebook's smoke mode caps its data (the images loaded, the demonstrations made).
+SMOKE_DATA_CAP = {"part1_gans.ipynb": r"^SMOKE_IMAGES = \d+", "part2_diffusion.ipynb": r"^SMOKE_IMAGES = \d+",
+                  "part2_policy.ipynb": r"^DEMOS = \d+ if SMOKE else \d+"}
+
+
 @pytest.mark.parametrize("name", current().notebooks)
 def test_smoke_switch_is_visible_in_the_config_cell(name):
     nb = nbformat.read(SOURCE / name, as_version=4)
     config = next(c for c in nb.cells if c.id == "config")
     assert re.search(r"^SMOKE = False$", config.source, re.MULTILINE), "a switch the student flips"
-    assert "SMOKE_IMAGES" in config.source
+    assert re.search(SMOKE_DATA_CAP[name], config.source, re.MULTILINE), "smoke mode caps the data"
     estimate = [c for c in nb.cells if c.id == "estimate"]
     train = [i for i, c in enumerate(nb.cells) if c.id == "train"]
     assert estimate and nb.cells.index(estimate[0]) == train[0] - 1, "the estimate comes right before training"

@@ -116,7 +116,8 @@ class DiffusionModel:
         steps_per_epoch = math.ceil(n / batch_size)
         total = max(1, epochs * steps_per_epoch)
         on_cuda = device.type == "cuda"
-        if on_cuda:
+        channels_last = on_cuda and images.dim() == 4  # image batches only (the 1-D policy's chunks are 3-D)
+        if channels_last:
             net.to(memory_format=torch.channels_last)
         # Keep the whole data set on the device when it uses under a quarter of its free memory.
         fits = not on_cuda or images.numel() * 4 < torch.cuda.mem_get_info(device)[0] // 4
@@ -146,7 +147,7 @@ class DiffusionModel:
                 y = labels[index.to(labels.device)].to(device, non_blocking=True)
                 if augment is not None:
                     x = augment(x)
-                if on_cuda:
+                if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=on_cuda):
                     loss = self.compute_loss_on_batch(x, y)

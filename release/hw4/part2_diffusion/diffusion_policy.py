@@ -151,14 +151,16 @@ def rollout(policy: Callable[[torch.Tensor], torch.Tensor], scenes: push_task.Sc
         float32 (N, num_steps + 1, 2): the positions, the start first. Step k (0-based)
         executes ``chunk[:, k % execute_steps]`` of the chunk planned at step
         ``execute_steps * (k // execute_steps)`` from the observation
-        ``push_task.observe(position, scenes)`` of that moment: ``position += action``. The
-        policy is called ``ceil(num_steps / execute_steps)`` times; the episode does not
-        stop early (``episode_outcome`` judges it afterwards).
+        ``push_task.observe(position, scenes)`` of that moment: ``position = position + action``
+        (``scenes.start`` itself is never changed). The policy is called
+        ``ceil(num_steps / execute_steps)`` times; the episode does not stop early
+        (``episode_outcome`` judges it afterwards). A ``ValueError`` when the chunks
+        are shorter than ``execute_steps``.
     """
     if execute_steps < 1:
         raise ValueError(f"execute_steps must be >= 1, got {execute_steps}")
-    # TODO: the loop above. Check that the chunk is long enough (a ValueError when
-    # execute_steps > H).
+    # TODO: the loop above. Check that the chunks are long enough (a ValueError when
+    # chunk.shape[1] < execute_steps).
     raise NotImplementedError("rollout: not implemented yet")
 
 

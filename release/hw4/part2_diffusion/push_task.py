@@ -12,7 +12,7 @@ Conventions (float32 tensors, the batch first):
 
 * a **scene** is a start, a goal and an obstacle centre, each (N, 2);
 * an **observation** is ``[position, goal, obstacle]``, (N, OBS_DIM) = (N, 6);
-* an **action** is the displacement of one step, (N, 2): ``position += action``;
+* an **action** is the displacement of one step, (N, 2): the next position is ``position + action``;
 * a **trajectory** is the positions (N, S + 1, 2), the start included.
 
 Everything random comes from ``randomizer``, so a seed gives the same demonstrations on

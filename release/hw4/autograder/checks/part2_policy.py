@@ -81,7 +81,8 @@ FILM_HINTS = [
          lambda got, ans: got["zero_film"].shape == ans["zero_film"].shape
          and not _close(got["zero_film"], ans["zero_film"])),
     Hint("only the conditioned output differs: use h = (1 + gamma) * h + beta (not gamma * h + beta), with "
-         "gamma the first half of film(cond) and beta the second (chunk(2, dim=1)), between the two convolutions.",
+         "gamma the first half of film(cond) and beta the second (chunk(2, dim=1)), applied after the first "
+         "Mish and before conv2.",
          lambda got, ans: _close(got["zero_film"], ans["zero_film"]) and not _close(got["out"], ans["out"])),
 ]
 
@@ -181,15 +182,28 @@ def run_rollout(n, num_steps, execute_steps, horizon, seed):
         import torch
 
         scenes = random_scenes(env, n, seed)
+        start = scenes.start.clone()
         policy, seen = standin_policy(horizon)
         path = env.module(POLICY).rollout(policy, scenes, num_steps=num_steps, execute_steps=execute_steps)
         first_obs = seen[0] if seen else torch.zeros(1)
         return {"positions": path, "policy_calls": len(seen), "obs_seen": torch.cat([o[:1] for o in seen]) if seen
-                else first_obs}
+                else first_obs, "start_unchanged": torch.equal(scenes.start, start)}
     return run
 
 
+def _planned_from_start_only(got) -> bool:
+    """Every chunk was planned from the start's observation although the agent moved."""
+    seen, positions = got["obs_seen"], got["positions"]
+    return (seen.ndim == 2 and seen.shape[0] > 1 and positions.ndim == 3
+            and _close(seen[:, :2], np.broadcast_to(positions[0, 0], seen[:, :2].shape))
+            and not _close(positions[0, -1], positions[0, 0]))
+
+
 ROLLOUT_HINTS = [
+    Hint("scenes.start was changed: `position = scenes.start` followed by `position += action` moves the start "
+         "itself (the next episode in the same scenes would begin elsewhere). Start from scenes.start.clone(), "
+         "or write position = position + action.",
+         lambda got, ans: not bool(got["start_unchanged"])),
     Hint("positions must be (N, num_steps + 1, 2): the start, then one position per executed action.",
          lambda got, ans: got["positions"].shape != ans["positions"].shape),
     Hint("the policy must be called once every execute_steps actions, ceil(num_steps / execute_steps) times "
@@ -197,8 +211,7 @@ ROLLOUT_HINTS = [
          lambda got, ans: int(got["policy_calls"]) != int(ans["policy_calls"])),
     Hint("plan each chunk from the observation of the current position (push_task.observe(position, scenes)), "
          "not the start's.",
-         lambda got, ans: int(got["policy_calls"]) == int(ans["policy_calls"])
-         and got["obs_seen"].shape == ans["obs_seen"].shape and not _close(got["obs_seen"], ans["obs_seen"])),
+         lambda got, ans: int(got["policy_calls"]) == int(ans["policy_calls"]) and _planned_from_start_only(got)),
     Hint("execute the first execute_steps actions of each chunk in order (chunk[:, 0], chunk[:, 1], ...), "
          "each added to the position.",
          lambda got, ans: int(got["policy_calls"]) == int(ans["policy_calls"])
@@ -215,7 +228,8 @@ def rollout_check(tag, n, num_steps, execute_steps, points, hidden=False, horizo
         call=f"{n} random scenes; a stand-in policy returning chunks of {horizon} actions (a formula of the "
              f"observation); rollout(policy, scenes, num_steps={num_steps}, execute_steps={execute_steps})",
         run=run_rollout(n, num_steps, execute_steps, horizon, seed),
-        expect={"positions": PATH_TOL, "policy_calls": Exact(check_dtype=False), "obs_seen": PATH_TOL},
+        expect={"positions": PATH_TOL, "policy_calls": Exact(check_dtype=False), "obs_seen": PATH_TOL,
+                "start_unchanged": Exact(check_dtype=False)},
         hints=ROLLOUT_HINTS,
     )
 
@@ -237,8 +251,9 @@ def run_rollout_too_long(env):
 # --------------------------------------------------------------------------- episode_outcome
 
 def run_outcome_cases(env):
-    """Hand-made episodes around an obstacle at (0, 0) of radius 0.5 and a goal at (0, 1) with
-    tolerance 0.25; every distance that decides a case is exact in float32."""
+    """Hand-made episodes around an obstacle at (0, 0) of radius 0.5 and a goal at (0, 1) (the last
+    one: (0, 0.6)) with tolerance 0.25; every distance that decides a case is exact in float32,
+    and only the rim case has a position at exactly the radius."""
     import torch
 
     paths = [
@@ -247,13 +262,14 @@ def run_outcome_cases(env):
         [(0.0, -1.0), (0.5, -0.5), (0.5, 0.0), (0.5, 0.5), (0.0, 0.75)],       # touches the rim (0.5): no hit;
                                                                                 # ends exactly at the tolerance
         [(0.0, -1.0), (-1.0, -1.0), (-1.0, 0.0), (-1.0, 0.5), (-0.75, 0.75)],   # never arrives, never hits
-        [(0.0, -1.0), (0.5, 0.0), (0.0, 1.0), (0.0, 0.25), (0.0, 0.0)],        # arrives, then drives into it
-        [(0.0, -1.0), (0.5, 0.0), (0.0, 1.0), (0.5, 0.5), (0.75, 0.0)],        # arrives, then leaves the goal
+        [(0.0, -1.0), (0.75, 0.0), (0.0, 1.0), (0.0, 0.25), (0.0, 0.0)],       # arrives, then drives into it
+        [(0.0, -1.0), (0.75, 0.0), (0.0, 1.0), (0.5, 0.5), (0.75, 0.0)],       # arrives, then leaves the goal
         [(0.0, 1.0), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0)],          # starts at the goal
-    ]
+        [(0.0, -1.0), (-0.75, -0.5), (-0.75, 0.25), (0.0, 0.4), (0.0, 0.4)],   # goal (0, 0.6): reached and hit
+    ]                                                                           # at once, a collision
     trajectories = torch.tensor(paths, dtype=torch.float32, device=env.device)
     n = trajectories.shape[0]
-    goal = torch.tensor([[0.0, 1.0]] * n, device=env.device)
+    goal = torch.tensor([[0.0, 1.0]] * (n - 1) + [[0.0, 0.6]], device=env.device)
     obstacle = torch.zeros(n, 2, device=env.device)
     success, collided = env.module(POLICY).episode_outcome(trajectories, goal, obstacle, radius=0.5,
                                                              tolerance=0.25)
@@ -282,7 +298,7 @@ def run_outcome_random(n, steps, seed):
 
 
 # The hand-made episodes of run_outcome_cases, by index: which one goes wrong says what.
-RIM, ARRIVE_THEN_HIT, ARRIVE_THEN_LEAVE = 2, 4, 5
+RIM, ARRIVE_THEN_HIT, ARRIVE_THEN_LEAVE, BOTH_AT_ONCE = 2, 4, 5, 7
 
 
 def _wrong_at(got, ans, index) -> bool:
@@ -306,12 +322,16 @@ CASE_HINTS = [
          "when its distance to the centre is strictly below the radius; and it ends exactly at the tolerance, "
          "which reaches the goal (distance <= tolerance).",
          lambda got, ans: _wrong_at(got, ans, RIM)),
+    Hint("a position that is within the tolerance of the goal and inside the obstacle at the same time is a "
+         "collision, not a success (the obstacle wins a tie).",
+         lambda got, ans: _wrong_at(got, ans, BOTH_AT_ONCE) and not _wrong_at(got, ans, ARRIVE_THEN_HIT)),
 ]
 RANDOM_HINTS = [
     SHAPE_HINT,
-    Hint("compare distances (the norm of the difference) with the radius and the tolerance, not squared distances.",
+    Hint("more episodes collide than should: compare the distance to the centre (the norm of the difference) "
+         "with the radius, not the squared distance.",
          lambda got, ans: got["collided"].shape == ans["collided"].shape
-         and bool(np.any(got["collided"] != ans["collided"]))),
+         and bool(np.any(got["collided"] & ~ans["collided"]))),
 ]
 
 
@@ -333,11 +353,11 @@ CHECKS = [
     ),
     check(
         id="part2_4.outcome.cases",
-        title="episode_outcome on seven hand-made episodes (arrive, hit, touch the rim, neither, ...)",
+        title="episode_outcome on eight hand-made episodes (arrive, hit, touch the rim, neither, ...)",
         module=POLICY, function="episode_outcome", points=2,
         call="obstacle at (0, 0) with radius 0.5, goal (0, 1) with tolerance 0.25; episodes of 5 positions: "
              "around, through, along the rim ending at the tolerance, never arriving, arriving then hitting, "
-             "arriving then leaving, starting at the goal",
+             "arriving then leaving, starting at the goal, reaching the goal inside the obstacle (goal (0, 0.6))",
         run=run_outcome_cases,
         expect={"success": Exact(), "collided": Exact()},
         hints=CASE_HINTS,
