@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from .manifest import current
+from .written import QUESTION
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "assignments"
@@ -44,7 +45,6 @@ PART_TITLES = {p.id: p.title for p in ASSIGNMENT.parts}
 SOLUTION_MARKER = "HW4-INSTRUCTOR-SOLUTIONS"
 FORBIDDEN_IN_STUDENT_BUILD = (SOLUTION_MARKER, "### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
 
-QUESTION = re.compile(r"^### Question (?P<number>[\d.]+): (?P<title>.+?) \((?P<points>\d+) points?\)\s*$")
 SECTION = re.compile(r"^## (?P<number>\d+)\. (?P<title>.+?)\s*$")
 
 

@@ -19,7 +19,6 @@ where there is none, the HTML is kept with instructions to print it from a brows
 """
 from __future__ import annotations
 
-import base64
 import html
 import json
 import re
@@ -33,7 +32,7 @@ from .manifest import Assignment, current
 
 UNANSWERED = "YOUR ANSWER HERE"
 TEMPLATE = "theory_answers.ipynb"
-_QUESTION = re.compile(r"^### Question (?P<number>[\d.]+): (?P<title>.+?) \((?P<points>\d+) points?\)\s*$")
+QUESTION = re.compile(r"^### Question (?P<number>[\d.]+): (?P<title>.+?) \((?P<points>\d+) points?\)\s*$")
 _NOTEBOOK_QUESTION = re.compile(r"\*\*(Question \d+)[^*]*\*\*\s*(.*)", re.S)
 _MATH = re.compile(r"(?<!\\)(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)
 
@@ -59,7 +58,7 @@ def theory_from_book(page: Path) -> list[Item]:
     """The theory questions of the book's theory page, in order."""
     items = []
     for line in page.read_text(encoding="utf-8").splitlines():
-        if m := _QUESTION.match(line):
+        if m := QUESTION.match(line):
             items.append(Item(f"theory.{m['number']}", f"Question {m['number']}: {m['title']}",
                               float(m["points"]), "theory", TEMPLATE, f"theory_{m['number'].replace('.', '_')}"))
     return items
@@ -186,7 +185,6 @@ def _figure_html(cell: dict) -> str:
         png = data.get("image/png")
         if png:
             png = "".join(png) if isinstance(png, list) else png
-            base64.b64decode(png, validate=False)
             parts.append(f'<img src="data:image/png;base64,{png.strip()}">')
     return "\n".join(parts)
 

@@ -26,6 +26,7 @@ from .checks.api import Check, View
 from .compare import judge
 from .results import Report
 from .sandbox import UNMEASURED_LIMIT_S, Limits, run_checks
+from .written import UNANSWERED
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
@@ -145,9 +146,6 @@ def read_submission(path: Path) -> tuple[dict[str, bytes], list[str]]:
     if missing:
         notes.append("missing from the submission (their checks score 0): " + ", ".join(missing))
     return chosen, notes
-
-
-UNANSWERED = "YOUR ANSWER HERE"
 
 
 def notebook_notes(student: dict[str, bytes]) -> list[str]:
