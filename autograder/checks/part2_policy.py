@@ -203,18 +203,18 @@ ROLLOUT_HINTS = [
     Hint("scenes.start was changed: `position = scenes.start` followed by `position += action` moves the start "
          "itself (the next episode in the same scenes would begin elsewhere). Start from scenes.start.clone(), "
          "or write position = position + action.",
-         lambda got, ans: not bool(got["start_unchanged"])),
+         lambda got, ans: not got.flag("start_unchanged")),
     Hint("positions must be (N, num_steps + 1, 2): the start, then one position per executed action.",
          lambda got, ans: got["positions"].shape != ans["positions"].shape),
     Hint("the policy must be called once every execute_steps actions, ceil(num_steps / execute_steps) times "
          "in all (the check counts the calls).",
-         lambda got, ans: int(got["policy_calls"]) != int(ans["policy_calls"])),
+         lambda got, ans: got.integer("policy_calls") != ans.integer("policy_calls")),
     Hint("plan each chunk from the observation of the current position (push_task.observe(position, scenes)), "
          "not the start's.",
-         lambda got, ans: int(got["policy_calls"]) == int(ans["policy_calls"]) and _planned_from_start_only(got)),
+         lambda got, ans: got.integer("policy_calls") == ans.integer("policy_calls") and _planned_from_start_only(got)),
     Hint("execute the first execute_steps actions of each chunk in order (chunk[:, 0], chunk[:, 1], ...), "
          "each added to the position.",
-         lambda got, ans: int(got["policy_calls"]) == int(ans["policy_calls"])
+         lambda got, ans: got.integer("policy_calls") == ans.integer("policy_calls")
          and got["positions"].shape == ans["positions"].shape
          and not _close(got["positions"][:, 1], ans["positions"][:, 1])),
 ]
@@ -349,7 +349,7 @@ CHECKS = [
         run=run_rollout_too_long,
         expect={"raised_value_error": Exact(check_dtype=False)},
         hints=[Hint("check the chunk length against execute_steps and raise ValueError with a clear message "
-                    "before executing anything.", lambda got, ans: not bool(got["raised_value_error"]))],
+                    "before executing anything.", lambda got, ans: not got.flag("raised_value_error"))],
     ),
     check(
         id="part2_4.outcome.cases",

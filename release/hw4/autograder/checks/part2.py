@@ -197,10 +197,6 @@ def run_denoise(t, threshold, shape=(4, 3, 4, 4), num_steps=100, seed=5, scale=3
     return run
 
 
-def _draws_elsewhere(got) -> bool:
-    return "draws_elsewhere" in got and bool(np.asarray(got["draws_elsewhere"]).reshape(-1)[0])
-
-
 def _sigma_fit(got, ans):
     """Least-squares sigma in got - ans = sigma' z - sigma z (sigma' - sigma), and a residual."""
     d = (got["x_prev"] - ans["x_prev"]).astype(np.float64).ravel()
@@ -213,7 +209,7 @@ DENOISE_HINTS = [
     Hint("the result changes when only torch's generator is seeded differently: z must be "
          "randomizer.randn(x_t.shape, device=x_t.device) (torch.randn and torch.randn_like draw from torch's "
          "own generator; take every random number from the randomizer).",
-         lambda got, ans: _draws_elsewhere(got)),
+         lambda got, ans: got.flag("draws_elsewhere")),
     Hint("the difference is a multiple of the noise z: check sigma_t = sqrt(beta_t) (not beta-tilde, "
          "not beta_t itself) and that z = randomizer.randn(x_t.shape) is added exactly when t > 0.",
          lambda got, ans: abs(_sigma_fit(got, ans)[0]) > 1e-4 and _sigma_fit(got, ans)[1] < 1e-4),
@@ -231,7 +227,7 @@ def denoise_check(t, threshold, points, hidden=False, shape=(4, 3, 4, 4), num_st
         hints.append(Hint("with thresholding, clamp the predicted x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / "
                           "sqrt(alpha_bar_t) to [-1, 1] (not x_t, not x_{t-1}, not [0, 1]), then use the "
                           "posterior mean (eq. 7) with alpha_bar_{-1} = 1.",
-                          lambda got, ans: _sigma_fit(got, ans)[1] >= 1e-4 and not _draws_elsewhere(got)))
+                          lambda got, ans: _sigma_fit(got, ans)[1] >= 1e-4 and not got.flag("draws_elsewhere")))
     return check(
         id=f"part2.denoise_step.{tag}",
         title=f"NoiseScheduler.denoise_step at t = {t} {kind}",
@@ -357,7 +353,7 @@ GENERATE_HINTS = [
     Hint("the samples change when only torch's generator is seeded differently: start from "
          "x = randomizer.randn((B, *input_shape), device=...) (torch.randn and torch.randn_like draw from "
          "torch's own generator; take every random number from the randomizer).",
-         lambda got, ans: _draws_elsewhere(got)),
+         lambda got, ans: got.flag("draws_elsewhere")),
     Hint("sample with self.sampling_net (the EMA copy after training), not self.noise_pred_net.",
          lambda got, ans: int(got["sampling_net_calls"]) == 0 and int(got["train_net_calls"]) > 0),
     Hint("denoise_step must be called once per timestep, from t = T-1 down to 0 (the check records "
@@ -370,7 +366,7 @@ GENERATE_HINTS = [
          "null = torch.zeros_like(cond); start from x = randomizer.randn((B, *input_shape)).",
          lambda got, ans: np.array_equal(got["steps"], ans["steps"])
          and np.array_equal(got["thresholds"], ans["thresholds"]) and int(got["sampling_net_calls"]) > 0
-         and not _draws_elsewhere(got)),
+         and not got.flag("draws_elsewhere")),
 ]
 
 
