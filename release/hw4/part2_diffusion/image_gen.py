@@ -117,27 +117,10 @@ class ImageGenerator:
         """Wall-clock seconds one training step takes here, measured on a copy of the
         model (nothing is trained) over ``steps`` batches (the first, which warms up, is
         not counted). The randomizer's state is left as it was."""
-        import copy
-        import time
-
         if self.images is None:
             raise RuntimeError("call load_dataset(...) first")
-        n = min(len(self.images), steps * self.batch_size)
-        model = copy.deepcopy(self.model)
-        model.ema = None
-        state = randomizer.get_state()
-        try:
-            augment = self.augment if self.augment_data else None
-            model.train(self.images[:self.batch_size], self.labels[:self.batch_size], 1,
-                        batch_size=self.batch_size, augment=augment, progress=False)
-            started = time.perf_counter()
-            done = model.train(self.images[:n], self.labels[:n], 1, batch_size=self.batch_size,
-                               augment=augment, progress=False)
-            if model.device.type == "cuda":
-                torch.cuda.synchronize(model.device)
-            return (time.perf_counter() - started) / max(len(done), 1)
-        finally:
-            randomizer.set_state(state)
+        return self.model.seconds_per_step(self.images, self.labels, self.batch_size, steps,
+                                           augment=self.augment if self.augment_data else None)
 
     def generate_images(self, guidance: float = 0, num_samples: int = 8, threshold: bool = False,
                         class_label: int | None = None) -> np.ndarray:

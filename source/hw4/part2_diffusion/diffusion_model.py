@@ -193,3 +193,26 @@ class DiffusionModel:
         net.eval()
         self.sampling_net = self.ema.module.eval()
         return losses
+
+    def seconds_per_step(self, data: torch.Tensor, cond: torch.Tensor, batch_size: int, steps: int = 3,
+                         augment=None) -> float:
+        """Wall-clock seconds one step of :meth:`train` on (data, cond) takes here,
+        measured on a copy of this model (nothing is trained) over ``steps`` batches
+        after one warm-up batch. The randomizer's state is left as it was."""
+        import copy
+        import time
+
+        model = copy.deepcopy(self)
+        model.ema = None
+        n = min(len(data), steps * batch_size)
+        state = randomizer.get_state()
+        try:
+            model.train(data[:batch_size], cond[:batch_size], 1, batch_size=batch_size, augment=augment,
+                        progress=False)
+            started = time.perf_counter()
+            done = model.train(data[:n], cond[:n], 1, batch_size=batch_size, augment=augment, progress=False)
+            if model.device.type == "cuda":
+                torch.cuda.synchronize(model.device)
+            return (time.perf_counter() - started) / max(len(done), 1)
+        finally:
+            randomizer.set_state(state)

@@ -266,23 +266,7 @@ class DiffusionPolicy:
         """Wall-clock seconds one training step of :meth:`fit` takes here, measured on a
         copy of the model (nothing is trained) over ``steps`` batches after one warm-up
         batch. The randomizer's state is left as it was."""
-        import copy
-        import time
-
-        import randomizer
-
-        model = copy.deepcopy(self.model)
-        model.ema = None
-        scaled = chunks / push_task.ACTION_SCALE
-        n = min(len(chunks), steps * batch_size)
-        state = randomizer.get_state()
-        try:
-            model.train(scaled[:batch_size], obs[:batch_size], 1, batch_size=batch_size, progress=False)
-            started = time.perf_counter()
-            done = model.train(scaled[:n], obs[:n], 1, batch_size=batch_size, progress=False)
-            return (time.perf_counter() - started) / max(len(done), 1)
-        finally:
-            randomizer.set_state(state)
+        return self.model.seconds_per_step(chunks / push_task.ACTION_SCALE, obs, batch_size, steps)
 
     def __call__(self, obs: torch.Tensor, guidance_weight: float = 0.0) -> torch.Tensor:
         """Action chunks float32 (B, H, 2) for observations (B, OBS_DIM)."""
