@@ -33,6 +33,7 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
+from typing import Callable
 
 # Imported now: after privileges are dropped the package folder may be unreadable.
 from autograder import npzio
@@ -48,8 +49,6 @@ PRINTED_TAIL = 2_000
 # keep working when the interpreter's own folders are unreadable afterwards.
 BASE_PRELOAD = ("math", "json", "warnings", "numpy")
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-
-
 
 
 class Env:
@@ -196,7 +195,7 @@ class PrintedTail(io.TextIOBase):
         return self.tail
 
 
-def students_warnings(hw4: Path, out) -> callable:
+def students_warnings(hw4: Path, out) -> Callable:
     """A ``warnings.showwarning`` that writes to ``out`` the warnings attributed to a
     line of the student's files (the checks' own lines are not the student's to fix)."""
     import linecache

@@ -83,7 +83,6 @@ def test_a_reason_shared_by_several_checks_is_said_once(tmp_path, monkeypatch, c
     """A missing detach breaks every train_gan check: one explanation (pointing to the
     detach, not to retain_graph), not one per check."""
     from autograder.checks.probes import FREED_GRAPH
-
     from autograder.manifest import ENV_VAR
 
     monkeypatch.chdir(_mutant_folder(tmp_path, "train_no_detach_crash"))

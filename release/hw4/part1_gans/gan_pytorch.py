@@ -119,19 +119,17 @@ def seconds_per_iteration(D, G, loader, batch_size, noise_size=NOISE_DIM, device
     D2, G2 = copy.deepcopy(D), copy.deepcopy(G)
     opt_D, opt_G = get_optimizer(D2), get_optimizer(G2)
     state = randomizer.get_state()
-    quiet = contextlib.redirect_stdout(io.StringIO())  # train_gan's own progress lines are not wanted here
     try:
-        quiet.__enter__()
-        train_gan(D2, G2, opt_D, opt_G, discriminator_loss, generator_loss, batches[:1], show_every=10**9,
-                  batch_size=batch_size, noise_size=noise_size, num_epochs=1, device=device)
-        started = time.perf_counter()
-        train_gan(D2, G2, opt_D, opt_G, discriminator_loss, generator_loss, batches[1:], show_every=10**9,
-                  batch_size=batch_size, noise_size=noise_size, num_epochs=1, device=device)
+        with contextlib.redirect_stdout(io.StringIO()):  # train_gan's own progress lines are not wanted here
+            train_gan(D2, G2, opt_D, opt_G, discriminator_loss, generator_loss, batches[:1], show_every=10**9,
+                      batch_size=batch_size, noise_size=noise_size, num_epochs=1, device=device)
+            started = time.perf_counter()
+            train_gan(D2, G2, opt_D, opt_G, discriminator_loss, generator_loss, batches[1:], show_every=10**9,
+                      batch_size=batch_size, noise_size=noise_size, num_epochs=1, device=device)
         if device is not None and torch.device(device).type == "cuda":
             torch.cuda.synchronize(device)
         return (time.perf_counter() - started) / max(len(batches) - 1, 1)
     finally:
-        quiet.__exit__(None, None, None)
         randomizer.set_state(state)
 
 
